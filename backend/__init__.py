@@ -1,0 +1,59 @@
+"""msb-tui's backend: reads and writes a microsandbox 0.5.x home exactly as microsandbox does.
+
+Never imports Textual. Returns plain typed data. Does no I/O at import or construction.
+"""
+
+from __future__ import annotations
+
+from backend.ambient import (
+    backend_scope,
+    default_backend,
+    set_default_backend,
+    swap_default_backend,
+    with_backend,
+)
+from backend.config import (
+    LocalConfig,
+    load_persisted_config_or_default,
+    read_config_file,
+    save_persisted_config,
+)
+from backend.db.migrate import KNOWN_VERSIONS, SchemaState, SchemaStatus
+from backend.errors import (
+    BackendError,
+    ConfigError,
+    ConfigParseError,
+    ConfigReadError,
+    DatabaseBusyError,
+    DatabaseError,
+    ReadOnlyError,
+)
+from backend.local import BackendKind, LocalBackend, LocalBackendBuilder
+from backend.paths import config_path, resolve_home
+
+__all__ = [
+    "KNOWN_VERSIONS",
+    "BackendError",
+    "BackendKind",
+    "ConfigError",
+    "ConfigParseError",
+    "ConfigReadError",
+    "DatabaseBusyError",
+    "DatabaseError",
+    "LocalBackend",
+    "LocalBackendBuilder",
+    "LocalConfig",
+    "ReadOnlyError",
+    "SchemaState",
+    "SchemaStatus",
+    "backend_scope",
+    "config_path",
+    "default_backend",
+    "load_persisted_config_or_default",
+    "read_config_file",
+    "resolve_home",
+    "save_persisted_config",
+    "set_default_backend",
+    "swap_default_backend",
+    "with_backend",
+]

@@ -1,0 +1,132 @@
+"""Async SQLite engines with microsandbox's pool layout and pragmas (reference section 4.1-4.2).
+
+One writer connection and a read pool of ``database.max_connections``. Every connection sets WAL,
+foreign keys, ``synchronous=NORMAL`` and the busy timeout; read-only engines open the file with
+``mode=ro`` and set nothing that writes. Transactions on the writer begin with ``BEGIN IMMEDIATE`` so a
+read-then-write never fails with an instant SQLITE_BUSY; SQLITE_BUSY is retried with the reference's
+backoff (8 attempts, 10 ms doubling, capped at 500 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import aiosqlite
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from backend.errors import DatabaseBusyError, DatabaseError
+
+T = TypeVar("T")
+
+BUSY_CODES = frozenset({5, 517})  # SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT
+MAX_ATTEMPTS = 8
+FIRST_DELAY = 0.010
+MAX_DELAY = 0.500
+
+EngineMode = Literal["write", "read", "read_only"]
+
+
+def sqlite_uri(path: Path, mode: str) -> str:
+    """A ``file:`` URI for ``path`` (percent-encoded, so odd names are safe) with ``mode``."""
+    return f"{path.absolute().as_uri()}?mode={mode}"
+
+
+def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout: float,
+                busy_timeout: float) -> AsyncEngine:
+    """Create (without connecting) an engine for ``path``.
+
+    ``write``: one connection that may create the file. ``read``: a pool that never creates it.
+    ``read_only``: ``mode=ro`` connections that write nothing, not even the journal mode.
+    """
+    uri = sqlite_uri(path, {"write": "rwc", "read": "rw", "read_only": "ro"}[mode])
+
+    async def connect() -> Any:
+        return await aiosqlite.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+
+    engine = create_async_engine(
+        "sqlite+aiosqlite://",
+        async_creator=connect,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=max(1, pool_size),
+        max_overflow=0,
+        pool_timeout=connect_timeout,
+    )
+    begin = "BEGIN IMMEDIATE" if mode == "write" else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not issue its own BEGIN; we issue ours in the "begin" listener.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if mode != "read_only":
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", begin))
+
+    return engine
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """The extended SQLite result code behind ``exc``, if any."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code if isinstance(code, int) else None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when ``exc`` is SQLITE_BUSY or SQLITE_BUSY_SNAPSHOT (the only codes the reference retries)."""
+    return sqlite_code(exc) in BUSY_CODES
+
+
+def translate(exc: BaseException, path: Path) -> DatabaseError:
+    """Turn a driver error into a typed backend error that says what to do."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    text = str(orig)
+    if is_busy(exc) or "database is locked" in text:
+        return DatabaseBusyError(
+            f"database busy: `{path}` stayed locked by another process. It will be retried; if it "
+            "persists, check for a stuck msb process."
+        )
+    if isinstance(orig, sqlite3.DatabaseError) and "not a database" in text:
+        return DatabaseError(
+            f"`{path}` is not a SQLite database ({text}). Move it aside; microsandbox creates a new one."
+        )
+    if "unable to open database file" in text:
+        return DatabaseError(
+            f"cannot open `{path}` ({text}): check that the folder exists and is readable and writable, "
+            "or open the home with --read-only."
+        )
+    if "readonly database" in text:
+        return DatabaseError(f"`{path}` is read-only for this user ({text}). Open the home with --read-only.")
+    return DatabaseError(f"database error on `{path}`: {text}")
+
+
+async def run_write(engine: AsyncEngine, path: Path,
+                    work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction, retrying SQLITE_BUSY like the reference."""
+    delay = FIRST_DELAY
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with engine.begin() as conn:
+                return await work(conn)
+        except (DBAPIError, sqlite3.Error) as exc:
+            if not is_busy(exc) or attempt == MAX_ATTEMPTS:
+                raise translate(exc, path) from exc
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_DELAY)
+    raise AssertionError("unreachable")

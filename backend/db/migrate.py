@@ -1,0 +1,151 @@
+"""Schema detection and migration through Alembic, inside the running event loop.
+
+``seaql_migrations`` is the source of truth, as it is for microsandbox: a database is current when it
+holds all 13 known versions, whoever wrote them. A database with versions this tool does not know
+comes from a newer microsandbox and is never migrated or written.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+
+#: microsandbox 0.5.x's migrations, in order; also the order of the Alembic revisions 0001-0013.
+KNOWN_VERSIONS: tuple[str, ...] = (
+    "m20260305_000001_create_image_tables",
+    "m20260305_000002_create_sandbox_tables",
+    "m20260305_000003_create_storage_tables",
+    "m20260305_000004_create_sandbox_images_table",
+    "m20260410_000001_erofs_image_schema",
+    "m20260501_000001_create_snapshot_index",
+    "m20260517_000001_drop_sandbox_metric",
+    "m20260527_000001_migrate_oci_rootfs_source",
+    "m20260531_000001_create_sandbox_labels",
+    "m20260531_000002_index_sandbox_labels_key_value",
+    "m20260606_000001_named_volume_kinds",
+    "m20260621_000001_add_sandbox_ephemeral",
+    "m20260621_000002_create_maintenance_lease",
+)
+
+# Alembic keeps global state; concurrent upgrades in one process must not interleave.
+_ALEMBIC_LOCK = threading.Lock()
+
+
+class SchemaState(str, enum.Enum):
+    """What the backend found (and did) when it opened the catalog."""
+
+    NOT_OPENED = "not opened"
+    MISSING = "missing"
+    """Read-only and no database file yet: everything reads as empty."""
+    CREATED = "created"
+    """A new database was created and migrated here."""
+    CURRENT = "current"
+    """Already at the latest schema when opened."""
+    UPGRADED = "upgraded"
+    """Older migrations were applied here."""
+    OUTDATED = "outdated"
+    """Read-only and behind the latest schema; some columns may be missing."""
+    TOO_NEW = "newer than supported"
+    """Migrated by a newer microsandbox: opened read-only, never written."""
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    """The catalog's migration ledger as found on disk."""
+
+    applied: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    has_alembic_table: bool = False
+    has_any_table: bool = False
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Known versions not yet applied."""
+        return tuple(v for v in KNOWN_VERSIONS if v not in self.applied)
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """The state shown to operators: what was found, what was done, and why it matters."""
+
+    state: SchemaState
+    path: Path
+    info: SchemaInfo = field(default_factory=SchemaInfo)
+
+    @property
+    def message(self) -> str:
+        """One line for a header or a ``doctor`` report."""
+        if self.state is SchemaState.TOO_NEW:
+            return (
+                f"schema is newer than supported (unknown migrations: {', '.join(self.info.unknown)}); "
+                "opened read-only. Upgrade msb-tui to edit this home."
+            )
+        if self.state is SchemaState.MISSING:
+            return "no database yet (read-only: nothing was created)"
+        if self.state is SchemaState.OUTDATED:
+            return f"schema is behind by {len(self.info.pending)} migration(s); read-only, so not migrated"
+        return f"schema {self.state.value}"
+
+
+def read_schema_info(conn: Connection) -> SchemaInfo:
+    """Read the ledger without writing anything."""
+    tables = {
+        row[0]
+        for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).all()
+    }
+    applied: tuple[str, ...] = ()
+    if "seaql_migrations" in tables:
+        applied = tuple(
+            row[0] for row in conn.execute(text("SELECT version FROM seaql_migrations ORDER BY version"))
+        )
+    return SchemaInfo(
+        applied=applied,
+        unknown=tuple(v for v in applied if v not in KNOWN_VERSIONS),
+        has_alembic_table="alembic_version" in tables,
+        has_any_table=bool(tables - {"sqlite_sequence"}),
+    )
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config located by package path, so it works from any working directory."""
+    cfg = Config()
+    import migrations
+
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).resolve().parent))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(conn: Connection, info: SchemaInfo) -> None:
+    """Apply the pending migrations on ``conn`` (foreign keys off, one transaction per migration).
+
+    Revisions whose seaql row exists are no-ops, so Alembic's own bookkeeping is rebuilt from
+    seaql_migrations whenever the two disagree.
+    """
+    with _ALEMBIC_LOCK:
+        _pragma_outside_transaction(conn, "PRAGMA foreign_keys = OFF")
+        try:
+            if info.has_alembic_table:
+                with conn.begin():
+                    conn.exec_driver_sql("DELETE FROM alembic_version")
+            command.upgrade(alembic_config(conn), "head")
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            _pragma_outside_transaction(conn, "PRAGMA foreign_keys = ON")
+
+
+def _pragma_outside_transaction(conn: Connection, pragma: str) -> None:
+    # SQLite ignores foreign_keys inside a transaction, and SQLAlchemy would autobegin one.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()

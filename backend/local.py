@@ -1,0 +1,336 @@
+"""``LocalBackend``: one microsandbox home, mirroring the reference API (section 3).
+
+Construction never touches the disk. The config file is read on first use of :attr:`config` (for
+:meth:`LocalBackend.lazy`) or by :meth:`LocalBackendBuilder.build`; the database is opened on the first
+:meth:`db` call, inside the running event loop, and disposed by :meth:`close`.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from backend.config import ConfigFile, LocalConfig, RegistryEntry, read_config_file
+from backend.db.database import Database, DbSettings
+from backend.db.migrate import SchemaStatus
+from backend.errors import ConfigParseError, ConfigReadError, ReadOnlyError
+from backend.paths import config_path
+
+if TYPE_CHECKING:
+    from backend.sandboxes import Sandboxes
+    from backend.volumes import Volumes
+
+
+class BackendKind(str, enum.Enum):
+    """Which kind of backend this is; only ``local`` exists here."""
+
+    LOCAL = "local"
+
+
+class LocalBackend:
+    """A microsandbox home on this machine: its config, catalog and folders."""
+
+    def __init__(
+        self,
+        config: LocalConfig | None = None,
+        *,
+        read_only: bool = False,
+        config_file: Path | None = None,
+        config_error: ConfigReadError | ConfigParseError | None = None,
+    ) -> None:
+        self._config = config
+        self._config_file = config_file
+        self._config_error = config_error
+        self._requested_read_only = read_only
+        self._database: Database | None = None
+
+    @classmethod
+    def lazy(cls, *, read_only: bool = False) -> LocalBackend:
+        """A backend for the resolved home. No file or database access until first use."""
+        return cls(read_only=read_only)
+
+    @classmethod
+    async def new(cls, *, read_only: bool = False) -> LocalBackend:
+        """``lazy()`` then :meth:`db`: connect and migrate now."""
+        backend = cls.lazy(read_only=read_only)
+        await backend.db()
+        return backend
+
+    @staticmethod
+    def builder() -> LocalBackendBuilder:
+        """Start a builder whose set fields override the persisted config."""
+        return LocalBackendBuilder()
+
+    # -- config -------------------------------------------------------------------------------
+
+    def _load_config(self) -> LocalConfig:
+        loaded = read_config_file(self.config_path)
+        self._config_error = loaded.error
+        return loaded.config
+
+    @property
+    def config_path(self) -> Path:
+        """The config file this backend reads (``MSB_CONFIG_PATH`` or ``<home>/config.json``)."""
+        if self._config_file is None:
+            self._config_file = config_path()
+        return self._config_file
+
+    @property
+    def config(self) -> LocalConfig:
+        """The effective config. A malformed file falls back to the defaults, as microsandbox does;
+        the error is kept in :attr:`config_error`."""
+        if self._config is None:
+            self._config = self._load_config()
+        return self._config
+
+    @property
+    def config_error(self) -> ConfigReadError | ConfigParseError | None:
+        """Why the config file could not be used, or None."""
+        _ = self.config
+        return self._config_error
+
+    def read_config_file(self) -> ConfigFile:
+        """Read config.json afresh (for the editor), without changing this backend's config."""
+        return read_config_file(self.config_path)
+
+    # -- read-only guard ----------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """True when asked for, or when the catalog comes from a newer microsandbox."""
+        if self._requested_read_only:
+            return True
+        return self._database is not None and self._database.read_only
+
+    def ensure_writable(self, action: str) -> None:
+        """The one guard every mutating operation passes; raises :class:`ReadOnlyError`."""
+        if self._requested_read_only:
+            raise ReadOnlyError(action)
+        if self._database is not None and self._database.read_only:
+            raise ReadOnlyError(action, "the database comes from a newer microsandbox, so it is read-only")
+
+    # -- accessors ------------------------------------------------------------------------------
+
+    def kind(self) -> BackendKind:
+        """Always ``BackendKind.LOCAL``."""
+        return BackendKind.LOCAL
+
+    def home(self) -> Path:
+        """The home folder."""
+        return self.config.home_dir()
+
+    def volume_path(self, name: str) -> Path:
+        """``volumes_dir()/name``, without name validation (as the reference)."""
+        return self.volumes_dir() / name
+
+    def sandboxes_dir(self) -> Path:
+        """Per-sandbox state folders."""
+        return self.config.sandboxes_dir()
+
+    def volumes_dir(self) -> Path:
+        """Named volume folders."""
+        return self.config.volumes_dir()
+
+    def snapshots_dir(self) -> Path:
+        """Snapshot artifact folders."""
+        return self.config.snapshots_dir()
+
+    def cache_dir(self) -> Path:
+        """OCI cache."""
+        return self.config.cache_dir()
+
+    def logs_dir(self) -> Path:
+        """The (unused by microsandbox 0.5.x) logs folder."""
+        return self.config.logs_dir()
+
+    def secrets_dir(self) -> Path:
+        """Registry secrets."""
+        return self.config.secrets_dir()
+
+    def volumes(self) -> Volumes:
+        """Volume operations on this backend's home."""
+        from backend.volumes import Volumes
+
+        return Volumes(self)
+
+    def sandboxes(self) -> Sandboxes:
+        """Sandbox operations on this backend's home."""
+        from backend.sandboxes import Sandboxes
+
+        return Sandboxes(self)
+
+    # -- database -------------------------------------------------------------------------------
+
+    @property
+    def database(self) -> Database:
+        """The catalog object (not yet opened until :meth:`db` is awaited)."""
+        if self._database is None:
+            db = self.config.database
+            self._database = Database(
+                DbSettings(
+                    path=self.config.db_path(),
+                    max_connections=db.max_connections,
+                    connect_timeout_secs=float(db.connect_timeout_secs),
+                    busy_timeout_secs=float(db.busy_timeout_secs),
+                ),
+                read_only=self._requested_read_only,
+            )
+        return self._database
+
+    async def db(self) -> Database:
+        """Open (create and migrate when writable) the catalog once, and return it."""
+        database = self.database
+        await database.open()
+        return database
+
+    @property
+    def schema_status(self) -> SchemaStatus:
+        """What was found when the catalog was opened."""
+        return self.database.status
+
+    async def close(self) -> None:
+        """Dispose every connection so the process can exit promptly."""
+        if self._database is not None:
+            await self._database.close()
+
+    async def __aenter__(self) -> LocalBackend:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+_UNSET: Any = object()
+
+
+class LocalBackendBuilder:
+    """Collects overrides; :meth:`build` lays only the fields that were set onto the persisted config."""
+
+    def __init__(self) -> None:
+        self._overrides: dict[tuple[str, ...], Any] = {}
+        self._read_only = False
+        self._config_file: Path | None = None
+
+    def _set(self, path: tuple[str, ...], value: Any) -> LocalBackendBuilder:
+        self._overrides[path] = value
+        return self
+
+    def home(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``home`` (data folders only; the config file does not move)."""
+        return self._set(("home",), str(path))
+
+    def sandboxes_dir(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``paths.sandboxes``."""
+        return self._set(("paths", "sandboxes"), str(path))
+
+    def volumes_dir(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``paths.volumes``."""
+        return self._set(("paths", "volumes"), str(path))
+
+    def snapshots_dir(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``paths.snapshots``."""
+        return self._set(("paths", "snapshots"), str(path))
+
+    def cache_dir(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``paths.cache``."""
+        return self._set(("paths", "cache"), str(path))
+
+    def logs_dir(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``paths.logs``."""
+        return self._set(("paths", "logs"), str(path))
+
+    def secrets_dir(self, path: str | Path) -> LocalBackendBuilder:
+        """Override ``paths.secrets``."""
+        return self._set(("paths", "secrets"), str(path))
+
+    def max_connections(self, n: int) -> LocalBackendBuilder:
+        """Override ``database.max_connections``."""
+        return self._set(("database", "max_connections"), n)
+
+    def connect_timeout_secs(self, secs: int) -> LocalBackendBuilder:
+        """Override ``database.connect_timeout_secs``."""
+        return self._set(("database", "connect_timeout_secs"), secs)
+
+    def busy_timeout_secs(self, secs: int) -> LocalBackendBuilder:
+        """Override ``database.busy_timeout_secs``."""
+        return self._set(("database", "busy_timeout_secs"), secs)
+
+    def default_cpus(self, n: int) -> LocalBackendBuilder:
+        """Override ``sandbox_defaults.cpus``."""
+        return self._set(("sandbox_defaults", "cpus"), n)
+
+    def default_memory_mib(self, n: int) -> LocalBackendBuilder:
+        """Override ``sandbox_defaults.memory_mib``."""
+        return self._set(("sandbox_defaults", "memory_mib"), n)
+
+    def shell(self, shell: str) -> LocalBackendBuilder:
+        """Override ``sandbox_defaults.shell``."""
+        return self._set(("sandbox_defaults", "shell"), shell)
+
+    def workdir(self, workdir: str) -> LocalBackendBuilder:
+        """Override ``sandbox_defaults.workdir``."""
+        return self._set(("sandbox_defaults", "workdir"), workdir)
+
+    def metrics_sample_interval_ms(self, ms: int) -> LocalBackendBuilder:
+        """Override ``sandbox_defaults.metrics_sample_interval_ms`` (0 disables)."""
+        return self._set(("sandbox_defaults", "metrics_sample_interval_ms"), ms)
+
+    def disable_metrics_sample(self, disabled: bool) -> LocalBackendBuilder:
+        """Override ``sandbox_defaults.disable_metrics_sample``."""
+        return self._set(("sandbox_defaults", "disable_metrics_sample"), disabled)
+
+    def ca_certs(self, path: str | Path | None) -> LocalBackendBuilder:
+        """Override ``registries.ca_certs``; None clears a persisted value."""
+        return self._set(("registries", "ca_certs"), None if path is None else str(path))
+
+    def registry_hosts(self, hosts: dict[str, RegistryEntry]) -> LocalBackendBuilder:
+        """Replace ``registries.hosts`` wholesale (no merge)."""
+        return self._set(("registries", "hosts"), dict(hosts))
+
+    def log_level(self, level: str) -> LocalBackendBuilder:
+        """Override ``log_level``."""
+        return self._set(("log_level",), level)
+
+    def read_only(self, read_only: bool = True) -> LocalBackendBuilder:
+        """Open the catalog with ``mode=ro`` and refuse every mutating call."""
+        self._read_only = read_only
+        return self
+
+    def config_file(self, path: str | Path) -> LocalBackendBuilder:
+        """Read this config file instead of ``MSB_CONFIG_PATH`` / ``<home>/config.json``."""
+        self._config_file = Path(path)
+        return self
+
+    def merge_into(self, base: LocalConfig) -> LocalConfig:
+        """``base`` with every set override applied, validated again."""
+        document = base.model_dump(mode="python")
+        for path, value in self._overrides.items():
+            target = document
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+        return LocalConfig.model_validate(document, strict=False)
+
+    def build_lazy(self) -> LocalBackend:
+        """Load the persisted config, apply the overrides, but connect nothing yet."""
+        file = self._config_file or config_path()
+        loaded = read_config_file(file)
+        return LocalBackend(
+            self.merge_into(loaded.config),
+            read_only=self._read_only,
+            config_file=file,
+            config_error=loaded.error,
+        )
+
+    async def build(self) -> LocalBackend:
+        """Load, merge, then connect and migrate (like the reference's ``build().await``)."""
+        backend = self.build_lazy()
+        await backend.db()
+        return backend
