@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
+from pydantic.config import JsonDict
 
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError, ConfigWriteError
 from backend.fileio import atomic_write_bytes
@@ -40,7 +41,7 @@ U64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 LogLevel = Literal["error", "warn", "info", "debug", "trace"]
 
 #: Marks a field microsandbox 0.5.x parses but never reads (reference section 9).
-IGNORED = {"read_by_microsandbox": False}
+IGNORED: JsonDict = {"read_by_microsandbox": False}
 
 DEFAULT_METRICS_CAPACITY = 1024
 
@@ -409,9 +410,6 @@ def merge_document(existing: dict[str, Any], new: dict[str, Any], model: type[Ba
 def _merge_value(old: Any, new: Any, annotation: Any) -> Any:
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return new
-    nested = _nested_model(annotation)
-    if nested is not None:
-        return merge_document(old, new, nested)
     value_model = _map_value_model(annotation)
     if value_model is not None:
         return {
@@ -420,6 +418,9 @@ def _merge_value(old: Any, new: Any, annotation: Any) -> Any:
             else value
             for key, value in new.items()
         }
+    nested = _nested_model(annotation)
+    if nested is not None:
+        return merge_document(old, new, nested)
     return new
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: this project against a reference in the same run; ratios, not absolute times."""
