@@ -19,7 +19,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from backend.errors import DatabaseBusyError, DatabaseError
 
@@ -46,18 +46,24 @@ def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout
     ``read_only``: ``mode=ro`` connections that write nothing, not even the journal mode.
     """
     uri = sqlite_uri(path, {"write": "rwc", "read": "rw", "read_only": "ro"}[mode])
+    wal = path.with_name(path.name + "-wal")
 
     async def connect() -> Any:
-        return await aiosqlite.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+        target = uri
+        if mode == "read_only" and not wal.exists():
+            # No WAL means no writer is active: immutable=1 reads without creating or touching the
+            # -shm index, so a read-only session leaves every file byte-identical.
+            target += "&immutable=1"
+        return await aiosqlite.connect(target, uri=True, timeout=busy_timeout, isolation_level=None)
 
-    engine = create_async_engine(
-        "sqlite+aiosqlite://",
-        async_creator=connect,
-        poolclass=AsyncAdaptedQueuePool,
-        pool_size=max(1, pool_size),
-        max_overflow=0,
-        pool_timeout=connect_timeout,
+    pool: dict[str, Any] = (
+        # Read-only connections are short-lived so each one re-checks for a WAL (a writer appearing).
+        {"poolclass": NullPool}
+        if mode == "read_only"
+        else {"poolclass": AsyncAdaptedQueuePool, "pool_size": max(1, pool_size), "max_overflow": 0,
+              "pool_timeout": connect_timeout}
     )
+    engine = create_async_engine("sqlite+aiosqlite://", async_creator=connect, **pool)
     begin = "BEGIN IMMEDIATE" if mode == "write" else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "connect")

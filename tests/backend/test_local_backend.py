@@ -272,3 +272,46 @@ async def test_default_backend_and_scopes(tmp_path: Path) -> None:
     finally:
         set_default_backend(previous)
     assert default_backend() is original
+
+
+def snapshot_files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+async def test_read_only_reads_leave_every_file_byte_identical(home: Path) -> None:
+    writable = await LocalBackend.new()
+    await writable.close()
+    before = snapshot_files(home)
+    assert not (home / "db" / "msb.db-wal").exists()
+    backend = LocalBackend.lazy(read_only=True)
+    try:
+        database = await backend.db()
+        for _ in range(3):
+            async with database.read() as conn:
+                assert conn is not None
+                await conn.exec_driver_sql("SELECT count(*) FROM sandbox")
+    finally:
+        await backend.close()
+    assert snapshot_files(home) == before
+
+
+async def test_read_only_sees_rows_written_by_a_live_writer(home: Path) -> None:
+    writable = await LocalBackend.new()
+    await writable.close()
+    other = sqlite3.connect(home / "db" / "msb.db", isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("INSERT INTO volume (name, kind) VALUES ('live', 'dir')")
+    backend = LocalBackend.lazy(read_only=True)
+    try:
+        database = await backend.db()
+        async with database.read() as conn:
+            assert conn is not None
+            names = (await conn.exec_driver_sql("SELECT name FROM volume")).scalars().all()
+        assert names == ["live"]
+    finally:
+        other.close()
+        await backend.close()
