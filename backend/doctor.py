@@ -41,9 +41,10 @@ class DoctorReport:
     def worst(self) -> Level:
         """The most serious verdict in the report."""
         levels = [check.level for checks in self.sections.values() for check in checks]
-        for level in ("error", "warn"):
-            if level in levels:
-                return level  # type: ignore[return-value]
+        if "error" in levels:
+            return "error"
+        if "warn" in levels:
+            return "warn"
         return "ok"
 
     def to_json(self) -> dict[str, Any]:
