@@ -187,3 +187,198 @@ class ToolMissingError(BackendError):
     """An external program the operation needs (mkfs.ext4, debugfs) is not installed."""
 
     title = "Tool missing"
+
+
+# -- sandboxes (issue 4) ------------------------------------------------------------------------
+
+
+class InvalidQueryError(BackendError):
+    """A sandbox list query, cursor, offset or limit is not usable."""
+
+    title = "Invalid filter"
+
+
+class InvalidCursorError(InvalidQueryError):
+    """A page cursor is malformed or belongs to a different query or sort order."""
+
+    title = "Invalid cursor"
+
+
+class InvalidSandboxNameError(InvalidConfigError):
+    """A sandbox name breaks microsandbox's naming rule (section 6.1), so it cannot name a folder."""
+
+    def __init__(self, message: str, name: object) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class SandboxNotRemovableError(BackendError):
+    """The sandbox is in a state (or has a live process) that makes removing it unsafe."""
+
+    title = "Cannot remove"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"cannot remove sandbox '{name}': {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class SandboxRemoveError(BackendError):
+    """Removing the sandbox's folder failed; says what was and was not removed."""
+
+    title = "Remove failed"
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class LogFileNotFoundError(NotFoundError):
+    """The sandbox has no such log file (or no logs folder at all)."""
+
+    def __init__(self, sandbox: str, file: str, path: Path) -> None:
+        super().__init__(f"log file not found: {file} of sandbox '{sandbox}' (looked at `{path}`)")
+        self.sandbox = sandbox
+        self.file = file
+        self.path = path
+
+
+class LogReadError(FsError):
+    """A log file exists but cannot be read (a folder, a symlink, no permission, an I/O error)."""
+
+    title = "Log unreadable"
+
+
+# -- volumes and volume files (issue 3) --------------------------------------------------------
+
+
+class VolumeFolderExistsError(VolumeAlreadyExistsError):
+    """The volume's folder is already there although no volume row names it (an orphan folder)."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        BackendError.__init__(
+            self,
+            f"volume already exists: {name}: the folder `{folder}` is there but no volume row names it; "
+            "move or delete that folder, or choose another name",
+        )
+        self.name = name
+        self.folder = folder
+
+
+class VolumeBusyError(BackendError):
+    """Another process holds the volume's lock (``volumes/.locks/<name>.lock``) for too long."""
+
+    title = "Volume busy"
+
+
+class VolumeRemoveError(BackendError):
+    """A volume's folder could not be removed; ``row_removed`` says whether the catalog row is gone."""
+
+    title = "Folder not removed"
+
+    def __init__(self, message: str, folder: Path, *, row_removed: bool) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.row_removed = row_removed
+
+
+class DiskImageError(BackendError):
+    """A disk volume's ext4 image (``disk.raw``) could not be made or read."""
+
+    title = "Disk image error"
+
+
+class DiskTooSmallError(DiskImageError):
+    """The requested capacity cannot hold an ext4 file system with microsandbox's 64 MiB journal."""
+
+    title = "Disk too small"
+
+
+class FsPathError(FsError):
+    """A file operation on one path inside a volume failed; ``path`` is the volume-relative path."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class FsNotFoundError(FsPathError):
+    """No file or folder at that path."""
+
+    title = "Not found"
+
+
+class FsExistsError(FsPathError):
+    """Something is already at the target path and overwriting was not asked for."""
+
+    title = "Already exists"
+
+
+class FsIsADirectoryError(FsPathError):
+    """A file was expected but the path is a folder."""
+
+    title = "Is a folder"
+
+
+class FsNotADirectoryError(FsPathError):
+    """A folder was expected (as the target or on the way to it) but a file or symlink is there."""
+
+    title = "Not a folder"
+
+
+class FsNotEmptyError(FsPathError):
+    """The target folder is not empty."""
+
+    title = "Folder not empty"
+
+
+class FsSymlinkError(FsPathError):
+    """The path is, or goes through, a symlink; volume paths never follow symlinks."""
+
+    title = "Symlink not followed"
+
+
+class FsNotRegularFileError(FsPathError):
+    """The path is a FIFO, socket or device; only regular files are read or replaced."""
+
+    title = "Not a regular file"
+
+
+class FsPermissionError(FsPathError):
+    """The operating system refused access to the path."""
+
+    title = "Permission denied"
+
+
+class FsInvalidDataError(FsPathError):
+    """The file is not valid UTF-8 text."""
+
+    title = "Not UTF-8 text"
+
+
+class FsRootError(FsPathError):
+    """The operation cannot target the volume's root folder itself."""
+
+    title = "Volume root"
+
+
+class FsInvalidPathError(FsPathError):
+    """The path cannot name a file (a NUL byte, or a name longer than the file system allows)."""
+
+    title = "Invalid path"
+
+
+class FsUnsupportedError(FsError):
+    """The operation does not apply to this volume (for example host file ops on a disk volume)."""
+
+    title = "Not supported"
+
+
+class VolumeFolderMissingError(FsError):
+    """The volume's folder does not exist (or is not a real folder), so its files cannot be reached."""
+
+    title = "Folder missing"
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(message)
+        self.folder = folder

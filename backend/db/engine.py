@@ -77,6 +77,9 @@ def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            if mode != "write":
+                # Unindexed sorts scan the whole sandbox table; memory-mapped reads halve that cost.
+                cursor.execute("PRAGMA mmap_size = 268435456")
         finally:
             cursor.close()
 
