@@ -382,3 +382,9 @@ class VolumeFolderMissingError(FsError):
     def __init__(self, message: str, folder: Path) -> None:
         super().__init__(message)
         self.folder = folder
+
+
+class VolumeStorageError(BackendError):
+    """A volume's folder (or its lock file) could not be made: permissions, a full or read-only disk."""
+
+    title = "Storage error"
