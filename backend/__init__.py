@@ -30,6 +30,10 @@ from backend.errors import (
 )
 from backend.local import BackendKind, LocalBackend, LocalBackendBuilder
 from backend.paths import config_path, resolve_home
+from backend.sandbox_models import SandboxDetail, SandboxPage, SandboxQuery, SandboxRow
+from backend.sandboxes import Sandboxes
+from backend.volume_models import FsEntry, FsMetadata, VolumeConfig, VolumeInfo
+from backend.volumes import Volumes
 
 __all__ = [
     "KNOWN_VERSIONS",
@@ -43,7 +47,17 @@ __all__ = [
     "LocalBackend",
     "LocalBackendBuilder",
     "LocalConfig",
+    "FsEntry",
+    "FsMetadata",
     "ReadOnlyError",
+    "SandboxDetail",
+    "SandboxPage",
+    "SandboxQuery",
+    "SandboxRow",
+    "Sandboxes",
+    "VolumeConfig",
+    "VolumeInfo",
+    "Volumes",
     "SchemaState",
     "SchemaStatus",
     "backend_scope",

@@ -47,7 +47,6 @@ from backend.volume_files import VolumeFilesMixin
 from backend.volume_fs import VolumeRoot
 from backend.volume_models import VolumeConfig, VolumeInfo, validate_config, validate_volume_name
 from backend.volume_paths import split_path
-from backend.volume_sql import row_writer
 from backend.volume_storage import (
     check_name_fits,
     delete_tree,
@@ -198,7 +197,7 @@ class Volumes(VolumeFilesMixin):
                     raise VolumeAlreadyExistsError(name)
 
             try:
-                await row_writer(database).run(insert_row)
+                await database.write_sync(action, insert_row)
             except BaseException:
                 await asyncio.shield(asyncio.to_thread(discard_new_folder, folder, disk))
                 raise
@@ -241,7 +240,7 @@ class Volumes(VolumeFilesMixin):
                     raise VolumeNotFoundError(name)
 
             try:
-                await row_writer(database).run(delete_row)
+                await database.write_sync(action, delete_row)
             except BaseException:
                 if trash is not None:
                     try:

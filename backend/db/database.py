@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db.engine import make_engine, run_write, translate
 from backend.db.migrate import SchemaInfo, SchemaState, SchemaStatus, read_schema_info, upgrade
+from backend.db.sync_writer import RowWriter
 from backend.errors import DatabaseBusyError, DatabaseError, ReadOnlyError
 
 T = TypeVar("T")
@@ -44,6 +46,7 @@ class Database:
         self._reader: AsyncEngine | None = None
         self._status = SchemaStatus(SchemaState.NOT_OPENED, settings.path)
         self._lock: asyncio.Lock | None = None
+        self._sync_writer: RowWriter | None = None
         self._opened = False
         self.migrations_run = 0
 
@@ -196,12 +199,27 @@ class Database:
                 f"database busy: the write connection to `{self.settings.path}` stayed in use"
             ) from exc
 
+    async def write_sync(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Like :meth:`write`, but ``work`` gets a plain ``sqlite3`` connection and the whole
+        transaction runs in one thread hop (for hot paths such as creating many volumes)."""
+        if self.read_only:
+            raise ReadOnlyError(action, self._read_only_reason())
+        await self.open()
+        if self._writer is None:
+            raise ReadOnlyError(action, self._read_only_reason())
+        if self._sync_writer is None:
+            self._sync_writer = RowWriter(self.settings.path, self.settings.busy_timeout_secs)
+        return await self._sync_writer.run(work)
+
     def _read_only_reason(self) -> str:
         if self._status.state is SchemaState.TOO_NEW:
             return "the database comes from a newer microsandbox, so it is opened read-only"
         return "the backend was opened read-only"
 
     async def _dispose(self) -> None:
+        if self._sync_writer is not None:
+            self._sync_writer.close()
+            self._sync_writer = None
         for engine in (self._writer, self._reader):
             if engine is not None:
                 await engine.dispose()

@@ -1,12 +1,12 @@
-"""Volume-row writes in one thread hop: a stdlib ``sqlite3`` connection beside the async engine.
+"""Short write transactions in one thread hop: a stdlib ``sqlite3`` connection beside the async engine.
 
 Why: the shared async engine pays one thread hop per step (BEGIN, each statement, COMMIT, the pool's
 reset), about 1.7 ms for one insert, more than microsandbox's whole ``Volume.create`` (0.65 ms).
 Here the whole transaction runs as one function in a worker thread. It keeps the catalog's rules:
 ``BEGIN IMMEDIATE``, the same busy retry as :func:`backend.db.engine.run_write`, foreign keys on,
-``synchronous=NORMAL``, and it never changes the journal mode. The caller checks writability first
-(``backend.ensure_writable``). The connection closes itself after :data:`IDLE_CLOSE_S` without use, so
-no second connection outlives a burst of writes.
+``synchronous=NORMAL``, and it never changes the journal mode. :meth:`Database.write_sync` owns it,
+checks writability first and closes it with the catalog. The connection also closes itself after
+:data:`IDLE_CLOSE_S` without use, so no second connection outlives a burst of writes.
 """
 
 from __future__ import annotations
@@ -17,24 +17,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
-from weakref import WeakKeyDictionary
 
-from backend.db.database import Database
 from backend.db.engine import FIRST_DELAY, MAX_ATTEMPTS, MAX_DELAY, is_busy, sqlite_uri, translate
 
 T = TypeVar("T")
 IDLE_CLOSE_S = 2.0
-
-_writers: WeakKeyDictionary[Database, RowWriter] = WeakKeyDictionary()
-
-
-def row_writer(database: Database) -> RowWriter:
-    """The writer for this catalog (one per :class:`Database`, made on first use)."""
-    writer = _writers.get(database)
-    if writer is None:
-        writer = _writers[database] = RowWriter(database.path, database.settings.busy_timeout_secs)
-    return writer
-
 
 class RowWriter:
     """Runs short write transactions on one lazily opened, self-closing sqlite3 connection."""
