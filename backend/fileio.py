@@ -29,6 +29,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, like: Path | None = None) -> 
         info = like.stat()
         mode = stat.S_IMODE(info.st_mode)
         owner = (info.st_uid, info.st_gid)
+    _remove_stale_temps(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
@@ -68,3 +69,31 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temp files of writers that died mid-save (their pid is gone)."""
+    prefix = f".{path.name}.tmp-"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            try:
+                os.unlink(path.parent / name)
+            except OSError:
+                pass

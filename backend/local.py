@@ -41,6 +41,7 @@ class LocalBackend:
         config_error: ConfigReadError | ConfigParseError | None = None,
     ) -> None:
         self._config = config
+        self._built_config = config
         self._config_file = config_file
         self._config_error = config_error
         self._requested_read_only = read_only
@@ -90,6 +91,18 @@ class LocalBackend:
         """Why the config file could not be used, or None."""
         _ = self.config
         return self._config_error
+
+    def reload_config(self) -> LocalConfig:
+        """Forget the cached config (after the file was saved) and read it again.
+
+        Builder overrides are not re-applied, so only lazily configured backends reload; a built
+        backend keeps its merged config and only refreshes :attr:`config_error`.
+        """
+        loaded = read_config_file(self.config_path)
+        self._config_error = loaded.error
+        if self._built_config is None:
+            self._config = loaded.config
+        return self.config
 
     def read_config_file(self) -> ConfigFile:
         """Read config.json afresh (for the editor), without changing this backend's config."""

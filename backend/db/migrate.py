@@ -11,10 +11,12 @@ import enum
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: microsandbox 0.5.x's migrations, in order; also the order of the Alembic revisions 0001-0013.
 KNOWN_VERSIONS: tuple[str, ...] = (
@@ -114,6 +116,8 @@ def read_schema_info(conn: Connection) -> SchemaInfo:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config located by package path, so it works from any working directory."""
+    from alembic.config import Config  # imported only when migrating: it costs start-up time
+
     cfg = Config()
     import migrations
 
@@ -135,6 +139,8 @@ def upgrade(conn: Connection, info: SchemaInfo) -> None:
             if info.has_alembic_table:
                 with conn.begin():
                     conn.exec_driver_sql("DELETE FROM alembic_version")
+            from alembic import command
+
             command.upgrade(alembic_config(conn), "head")
         finally:
             if conn.in_transaction():

@@ -281,3 +281,25 @@ def test_serialization_round_trips(cpus: int, memory: int, shell: str, level: st
         {"log_level": level, "sandbox_defaults": {"cpus": cpus, "memory_mib": memory, "shell": shell}}
     )
     assert parse(dumps_config(config.to_document())) == config
+
+
+def test_temp_files_of_dead_writers_are_cleaned_up(home: Path) -> None:
+    path = home / "config.json"
+    stale = home / ".config.json.tmp-999999999"
+    stale.write_text("half a file")
+    other = home / ".unrelated.tmp-999999999"
+    other.write_text("not ours")
+    write_config_text(path, "{}\n")
+    assert not stale.exists() and other.exists()
+    assert path.read_text() == "{}\n"
+
+
+def test_reload_config_sees_a_saved_file(home: Path) -> None:
+    from backend import LocalBackend
+
+    (home / "config.json").write_text("{ broken")
+    backend = LocalBackend.lazy()
+    assert backend.config_error is not None
+    (home / "config.json").write_text('{"log_level": "info"}')
+    assert backend.reload_config().log_level == "info"
+    assert backend.config_error is None
