@@ -1,0 +1,1 @@
+"""Current pictures of every screen, made from the deterministic demo home (``python -m screenshots``)."""

@@ -1,0 +1,1 @@
+"""End-to-end tests: the app served to a real browser."""

@@ -1,0 +1,463 @@
+"""``MsbApp``: the shell around the three screens (sandboxes, volumes, config).
+
+The app owns the backend of the home being shown. It opens it lazily in a worker (retrying while the
+database is busy), keeps the header state, switches modes with the leave-protocol, and offers the
+services every screen shares: :meth:`MsbApp.guard_write` (the UI's one read-only guard),
+:meth:`MsbApp.copy_to_clipboard_text` and :meth:`MsbApp.show_volume`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
+
+from backend import LocalBackend
+from backend.db.migrate import SchemaState, SchemaStatus
+from backend.errors import BackendError, DatabaseBusyError, ReadOnlyError
+from tui import clipboard
+from tui.format import printable
+from tui.screens.config_messages import ConfigFileChanged
+from tui.widgets.app_header import MODE_TITLES, AppHeader
+from tui.widgets.help import HelpModal
+
+T = TypeVar("T")
+
+#: When set in the environment, the app prints :data:`FIRST_FRAME_MARKER` on stdout and exits as soon
+#: as the sandbox list has drawn its first frame with data (used by ``bench/bench_startup.py``).
+EXIT_AFTER_FIRST_FRAME_ENV = "MSB_TUI_EXIT_AFTER_FIRST_FRAME"
+FIRST_FRAME_MARKER = "MSB_TUI_FIRST_FRAME"
+
+DEFAULT_THEME = "ansi-dark"
+#: First wait before retrying a busy catalog; doubles up to BUSY_MAX_DELAY.
+BUSY_FIRST_DELAY = 0.5
+#: How long quitting waits for backend calls still in flight.
+DB_DRAIN_TIMEOUT = 5.0
+BUSY_MAX_DELAY = 8.0
+
+
+def _sandbox_list_screen() -> Screen[Any]:
+    from tui.screens.sandbox_list import SandboxListScreen
+
+    return SandboxListScreen()
+
+
+def _volume_browser_screen() -> Screen[Any]:
+    from tui.screens.volume_browser import VolumeBrowserScreen  # type: ignore[import-not-found,unused-ignore]
+
+    screen: Screen[Any] = VolumeBrowserScreen()
+    return screen
+
+
+def _config_editor_screen() -> Screen[Any]:
+    from tui.screens.config_editor import ConfigEditorScreen
+
+    return ConfigEditorScreen()
+
+
+class BackendState(str, enum.Enum):
+    """Where opening the home's catalog stands."""
+
+    LOADING = "loading"
+    BUSY = "busy"
+    READY = "ready"
+    ERROR = "error"
+
+
+def schema_label(status: SchemaStatus) -> str:
+    """A few words for the header: what the catalog's schema is and what that means here."""
+    state = status.state
+    if state is SchemaState.TOO_NEW:
+        return "schema newer than supported: read-only"
+    if state is SchemaState.MISSING:
+        return "no catalog yet"
+    if state is SchemaState.OUTDATED:
+        return "schema outdated (read-only, not migrated)"
+    if state is SchemaState.CREATED:
+        return "new catalog"
+    if state is SchemaState.UPGRADED:
+        return "schema upgraded"
+    if state is SchemaState.CURRENT and not status.info.has_alembic_table:
+        return "schema current (adopted from microsandbox)"
+    if state is SchemaState.NOT_OPENED:
+        return "opening catalog…"
+    return f"schema {state.value}"
+
+
+@dataclass(frozen=True)
+class HeaderState:
+    """Everything the header shows, as one immutable value the header watches."""
+
+    home: str
+    demo: bool = False
+    read_only: bool = False
+    backend_state: BackendState = BackendState.LOADING
+    backend_message: str = ""
+    schema: str = ""
+    schema_detail: str = ""
+    config_error: str = ""
+
+    def status_text(self) -> Content:
+        """The status line: home, then schema or loading state, then any config problem."""
+        parts: list[str | tuple[str, str]] = [(self.home, "bold")]
+        if self.backend_state is BackendState.LOADING:
+            parts.append(" · opening catalog…")
+        elif self.backend_state is BackendState.BUSY:
+            parts += [" · ", (f"⧗ {self.backend_message}", "bold $warning")]
+        elif self.backend_state is BackendState.ERROR:
+            parts += [" · ", (f"✖ {self.backend_message}", "bold $error")]
+        elif self.schema:
+            style = "bold $warning" if "read-only" in self.schema else ""
+            parts += [" · ", (self.schema, style)]
+        if self.config_error:
+            parts += [" · ", (f"⚠ config.json: {self.config_error}", "bold $warning")]
+        return Content.assemble(*parts)
+
+    def tooltip(self) -> str:
+        """The full text behind the status line (it may be cut at 80 columns)."""
+        parts = [f"home: {self.home}"]
+        if self.backend_message:
+            parts.append(self.backend_message)
+        if self.schema_detail:
+            parts.append(self.schema_detail)
+        if self.config_error:
+            parts.append(f"config.json: {self.config_error}")
+        return "\n".join(parts)
+
+
+class BackendStatusChanged(Message):
+    """Posted by the open worker: the catalog's state changed."""
+
+    def __init__(self, state: BackendState, message: str = "") -> None:
+        super().__init__()
+        self.state = state
+        self.message = message
+
+
+class MsbApp(App[None]):
+    """The msb-tui application: one home, three screens (modes), shared services."""
+
+    TITLE = "msb-tui"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "sandboxes": _sandbox_list_screen,
+        "volumes": _volume_browser_screen,
+        "config": _config_editor_screen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "goto('sandboxes')", "Sandboxes", show=False, id="app.sandboxes",
+                tooltip="Show the sandbox list"),
+        Binding("2", "goto('volumes')", "Volumes", show=False, id="app.volumes",
+                tooltip="Show the volume browser"),
+        Binding("3", "goto('config')", "Config", show=False, id="app.config",
+                tooltip="Show the config editor"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first if there are unsaved edits)"),
+        Binding("ctrl+q", "quit", "Quit (also from text boxes)", show=False, priority=True, id="app.quit_ctrl_q"),
+    ]
+
+    #: The current mode (mirrors ``App.current_mode`` so the header can watch it).
+    active_mode: reactive[str] = reactive("")
+    #: What the header shows.
+    header_state: reactive[HeaderState] = reactive(HeaderState(home=""), always_update=True)
+    #: Where opening the catalog stands; screens watch this to load once it is READY.
+    backend_state: reactive[BackendState] = reactive(BackendState.LOADING)
+
+    def __init__(
+        self,
+        backend: LocalBackend | None = None,
+        *,
+        read_only: bool = False,
+        demo: bool = False,
+        initial_screen: str = "sandboxes",
+        display_home: str | None = None,
+    ) -> None:
+        if initial_screen not in self.MODES:
+            raise ValueError(f"unknown screen {initial_screen!r}: choose one of {', '.join(self.MODES)}")
+        # App.__init__ builds the first mode's stack from DEFAULT_MODE.
+        self.DEFAULT_MODE = initial_screen  # type: ignore[misc]
+        super().__init__()
+        self.theme = DEFAULT_THEME
+        self.backend: LocalBackend = backend if backend is not None else LocalBackend.lazy(read_only=read_only)
+        self.demo = demo
+        self._display_home = display_home
+        self.exit_after_first_frame = bool(os.environ.get(EXIT_AFTER_FIRST_FRAME_ENV))
+        self._first_frame_reported = False
+        self._db_tasks: set[asyncio.Future[Any]] = set()
+        self.set_reactive(MsbApp.active_mode, initial_screen)
+        self.set_reactive(MsbApp.header_state, HeaderState(
+            home=display_home or "…", demo=demo, read_only=read_only or self.backend.read_only,
+        ))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._ensure_chrome)
+        self._ensure_chrome(self.screen)
+        self.open_backend()
+
+    async def on_unmount(self) -> None:
+        # Textual cancels workers on exit; calls started through run_db keep going (shielded) and are
+        # awaited here, so no pooled connection is still checked out when the engines are disposed.
+        pending = [task for task in self._db_tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=DB_DRAIN_TIMEOUT)
+        await self.backend.close()
+
+    async def run_db(self, call: Awaitable[T]) -> T:
+        """Await a backend call so that cancelling the worker (or quitting) never abandons it midway.
+
+        The call runs as its own task; a cancelled caller stops waiting, but the call finishes and
+        returns its connection before the app disposes the engines.
+        """
+        task = asyncio.ensure_future(call)
+        self._db_tasks.add(task)
+        task.add_done_callback(self._db_tasks.discard)
+        return await asyncio.shield(task)
+
+    @work(exclusive=True, group="backend-open", exit_on_error=False)
+    async def open_backend(self) -> None:
+        """Open (and migrate) the catalog; while the database is busy, say so and retry."""
+        delay = BUSY_FIRST_DELAY
+        while True:
+            self.post_message(BackendStatusChanged(BackendState.LOADING))
+            try:
+                await self.run_db(self.backend.db())
+            except DatabaseBusyError as exc:
+                self.post_message(BackendStatusChanged(
+                    BackendState.BUSY, f"database busy, retrying in {delay:g} s ({exc.message})"))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BUSY_MAX_DELAY)
+                continue
+            except BackendError as exc:
+                self.post_message(BackendStatusChanged(BackendState.ERROR, exc.message))
+                return
+            except OSError as exc:
+                self.post_message(BackendStatusChanged(BackendState.ERROR, f"cannot open the home: {exc}"))
+                return
+            self.post_message(BackendStatusChanged(BackendState.READY))
+            return
+
+    @on(BackendStatusChanged)
+    def _backend_status_changed(self, event: BackendStatusChanged) -> None:
+        backend = self.backend
+        state = self.header_state
+        home = self._display_home
+        schema = schema_detail = config_error = ""
+        if event.state in (BackendState.READY, BackendState.ERROR):
+            try:
+                home = home or str(backend.home())
+                error = backend.config_error
+                config_error = error.message if error is not None else ""
+            except OSError as exc:
+                config_error = str(exc)
+        if event.state is BackendState.READY:
+            schema = schema_label(backend.schema_status)
+            schema_detail = backend.schema_status.message
+        self.header_state = replace(
+            state,
+            home=home or state.home,
+            read_only=backend.read_only,
+            backend_state=event.state,
+            backend_message=event.message,
+            schema=schema,
+            schema_detail=schema_detail,
+            config_error=config_error,
+        )
+        self.backend_state = event.state
+
+    @on(ConfigFileChanged)
+    def _config_file_changed(self, _event: ConfigFileChanged) -> None:
+        """config.json was saved here: re-read it so the header drops (or shows) a config error."""
+        try:
+            error = self.backend.config_error if self.backend.reload_config() is not None else None
+        except OSError as exc:
+            self.header_state = replace(self.header_state, config_error=str(exc))
+            return
+        self.header_state = replace(self.header_state, config_error=error.message if error else "")
+
+    def action_retry_open(self) -> None:
+        """Try opening the catalog again (after an error)."""
+        self.open_backend()
+
+    def _ensure_chrome(self, screen: Screen[Any]) -> None:
+        """Give a mode screen the shared header and footer if it did not compose its own."""
+        if isinstance(screen, ModalScreen) or screen.id == "_default":
+            return
+        if not screen.query(AppHeader):
+            screen.mount(AppHeader())
+        if not screen.query(Footer):
+            screen.mount(Footer())
+
+    # -- shared services ------------------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast of every screen: messages quote names, paths and errors from files and rows, so
+        their control characters are made visible before they reach the terminal."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                       markup=markup)
+
+    def guard_write(self, action: str) -> bool:
+        """The UI's one read-only guard: True when ``action`` may go ahead, else notify and False."""
+        try:
+            self.backend.ensure_writable(action)
+        except ReadOnlyError as exc:
+            self.notify(exc.message, title="Read-only", severity="warning")
+            return False
+        return True
+
+    def copy_to_clipboard_text(self, text: str, what: str) -> None:
+        """Copy ``text`` over OSC 52 (tmux/screen aware, size-guarded) and say what was copied."""
+        plan = clipboard.plan_copy(text)
+        if not plan.ok:
+            self.notify(plan.error or "not copied", title="Copy", severity="warning")
+            return
+        self._clipboard = text
+        self._write_sequences(plan.sequences)
+        self.notify(f"Copied {what} ({plan.size:,} bytes)", title="Copy", timeout=3)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Textual's own copy (text selection, inputs), made tmux/screen aware."""
+        plan = clipboard.plan_copy(text)
+        self._clipboard = text
+        self._write_sequences(plan.sequences)
+
+    def _write_sequences(self, sequences: Iterable[str]) -> None:
+        # Textual offers no public raw-write API; its own copy_to_clipboard writes to the driver too.
+        driver = self._driver
+        if driver is None:
+            return
+        for sequence in sequences:
+            driver.write(sequence)
+
+    def show_volume(self, name: str) -> None:
+        """Switch to the volume browser and ask it to select volume ``name``."""
+        self._show_volume(name)
+
+    @work(exclusive=True, group="app-navigate", exit_on_error=False)
+    async def _show_volume(self, name: str) -> None:
+        if not await self._switch_to("volumes"):
+            return
+        select = getattr(self.screen_stack[0], "select_volume", None)
+        if select is not None:
+            result = select(name)
+            if inspect.isawaitable(result):
+                await result
+
+    def report_first_frame(self) -> None:
+        """Called by the sandbox list once it has drawn data; used by the startup benchmark."""
+        if self._first_frame_reported or not self.exit_after_first_frame:
+            return
+        self._first_frame_reported = True
+        os.write(1, (FIRST_FRAME_MARKER + "\n").encode())
+        self.exit()
+
+    # -- navigation and the leave-protocol ------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Mode switches and help would strand an open dialog on the mode it belongs to.
+        return not (action in ("goto", "help") and isinstance(self.screen, ModalScreen))
+
+    def action_goto(self, mode: str) -> None:
+        """Switch to ``mode`` (after the current screen's ``confirm_leave``, if any)."""
+        self._goto(mode)
+
+    @work(exclusive=True, group="app-navigate", exit_on_error=False)
+    async def _goto(self, mode: str) -> None:
+        await self._switch_to(mode)
+
+    async def _may_leave(self, screen: Screen[Any]) -> bool:
+        confirm_leave = getattr(screen, "confirm_leave", None)
+        if confirm_leave is None:
+            return True
+        result = confirm_leave()
+        if inspect.isawaitable(result):
+            result = await result
+        return bool(result)
+
+    async def _switch_to(self, mode: str) -> bool:
+        """Leave the current mode (if its screen agrees) and show ``mode``. Runs inside a worker, so
+        ``confirm_leave`` may use ``push_screen_wait``."""
+        if mode == self.current_mode:
+            return True
+        if not await self._may_leave(self.screen_stack[0]):
+            return False
+        try:
+            await self.switch_mode(mode)
+        except ImportError as exc:  # a screen module missing from this build: say so, stay here
+            self.notify(f"The {mode} screen is not available: {exc}", severity="error")
+            return False
+        self.active_mode = mode
+        return True
+
+    async def action_quit(self) -> None:
+        """Quit, after every open screen with unsaved work has agreed."""
+        self._quit()
+
+    @work(exclusive=True, group="app-navigate", exit_on_error=False)
+    async def _quit(self) -> None:
+        modes = [self.current_mode] + [m for m in self._screen_stacks if m != self.current_mode]
+        for mode in modes:
+            stack = self._screen_stacks.get(mode)
+            if not stack or not hasattr(stack[0], "confirm_leave"):
+                continue
+            if mode != self.current_mode:
+                await self.switch_mode(mode)
+                self.active_mode = mode
+            if not await self._may_leave(stack[0]):
+                return
+        self.exit()
+
+    def action_help(self) -> None:
+        """Show keys and help for the current screen."""
+        screen = self.screen
+        keys: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        # The screen's and the app's own keys; widget keys (scrolling, text selection) are described
+        # in the screen's HELP text instead of being listed one by one.
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if active.node not in (screen, self) or not binding.description or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            keys.append((self.get_key_display(binding), binding.tooltip or binding.description))
+        title = getattr(screen, "HELP_TITLE", None) or f"Help: {screen.__class__.__name__}"
+        text = getattr(screen, "HELP", "") or ""
+        self.push_screen(HelpModal(title, keys, text))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Palette entries: the three screens, every key of the current screen, then Textual's own."""
+        for mode, key, title in MODE_TITLES:
+            yield SystemCommand(f"Go to {title}", f"Switch to the {title.lower()} screen (key {key})",
+                                partial(self.action_goto, mode))
+        seen: set[str] = {"Quit", "Help", "Sandboxes", "Volumes", "Config"}
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.description in seen or not active.enabled:
+                continue
+            seen.add(binding.description)
+            node = active.node
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip or binding.description} (key {self.get_key_display(binding)})",
+                partial(self.run_action, binding.action, node),
+            )
+        yield SystemCommand("Help", "Keys and help for this screen (key ?)", self.action_help)
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,1 @@
+"""The three top-level screens (one module each, with its .tcss beside it)."""
