@@ -141,7 +141,9 @@ def upgrade(conn: Connection, info: SchemaInfo) -> None:
                     conn.exec_driver_sql("DELETE FROM alembic_version")
             from alembic import command
 
-            command.upgrade(alembic_config(conn), "head")
+            cfg = alembic_config(conn)
+            cfg.attributes["seaql_applied"] = frozenset(info.applied)
+            command.upgrade(cfg, "head")
         finally:
             if conn.in_transaction():
                 conn.rollback()

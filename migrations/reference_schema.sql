@@ -1,0 +1,25 @@
+-- Final schema of a microsandbox 0.5.x home (db/msb.db), as SQLite stores it in sqlite_master.sql.
+-- Identical, object for object, to what microsandbox==0.5.10 creates (sqlite_sequence and autoindexes omitted).
+-- The seaql_migrations table holds the 13 version strings listed in microsandbox-local-state.md section 4.5.
+CREATE TABLE "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL );
+CREATE TABLE "config" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "manifest_id" integer NOT NULL UNIQUE, "digest" text NOT NULL, "env" text, "cmd" text, "entrypoint" text, "working_dir" text, "user" text, "labels" text, "stop_signal" text, "created_at" datetime_text, FOREIGN KEY ("manifest_id") REFERENCES "manifest" ("id") ON DELETE CASCADE );
+CREATE TABLE "image_ref" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "reference" text NOT NULL UNIQUE, "manifest_id" integer NOT NULL, "created_at" datetime_text, "updated_at" datetime_text, FOREIGN KEY ("manifest_id") REFERENCES "manifest" ("id") ON DELETE CASCADE );
+CREATE TABLE "layer" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "diff_id" text NOT NULL UNIQUE, "blob_digest" text NOT NULL, "media_type" text, "compressed_size_bytes" bigint, "erofs_size_bytes" bigint, "created_at" datetime_text, "last_used_at" datetime_text );
+CREATE TABLE "maintenance_lease" ( "name" text NOT NULL PRIMARY KEY, "holder_pid" integer, "lease_expires_at" datetime_text NOT NULL, "last_completed_at" datetime_text );
+CREATE TABLE "manifest" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "digest" text NOT NULL UNIQUE, "media_type" text, "config_digest" text, "architecture" text, "os" text, "variant" text, "layer_count" integer, "total_size_bytes" bigint, "created_at" datetime_text );
+CREATE TABLE "manifest_layer" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "manifest_id" integer NOT NULL, "layer_id" integer NOT NULL, "position" integer NOT NULL, FOREIGN KEY ("manifest_id") REFERENCES "manifest" ("id") ON DELETE CASCADE, FOREIGN KEY ("layer_id") REFERENCES "layer" ("id") ON DELETE RESTRICT );
+CREATE TABLE "run" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "sandbox_id" integer NOT NULL, "pid" integer, "status" text NOT NULL, "exit_code" integer, "exit_signal" integer, "termination_reason" text, "termination_detail" text, "signals_sent" text, "started_at" datetime_text, "terminated_at" datetime_text, FOREIGN KEY ("sandbox_id") REFERENCES "sandbox" ("id") ON DELETE CASCADE );
+CREATE TABLE "sandbox" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "name" text NOT NULL UNIQUE, "config" text NOT NULL, "status" text NOT NULL, "created_at" datetime_text, "updated_at" datetime_text , "ephemeral" boolean NOT NULL DEFAULT FALSE);
+CREATE TABLE "sandbox_labels" ( "sandbox_id" integer NOT NULL, "key" text NOT NULL, "value" text NOT NULL, PRIMARY KEY ("sandbox_id", "key"), FOREIGN KEY ("sandbox_id") REFERENCES "sandbox" ("id") ON DELETE CASCADE );
+CREATE TABLE "sandbox_rootfs" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "sandbox_id" integer NOT NULL UNIQUE, "manifest_id" integer, "mode" text NOT NULL, "upper_fstype" text, "created_at" datetime_text, FOREIGN KEY ("sandbox_id") REFERENCES "sandbox" ("id") ON DELETE CASCADE, FOREIGN KEY ("manifest_id") REFERENCES "manifest" ("id") ON DELETE RESTRICT );
+CREATE TABLE "snapshot_index" ( "digest" text NOT NULL PRIMARY KEY, "name" text, "parent_digest" text, "image_ref" text NOT NULL, "image_manifest_digest" text NOT NULL, "format" text NOT NULL, "fstype" text NOT NULL, "artifact_path" text NOT NULL, "size_bytes" bigint, "created_at" datetime_text NOT NULL, "indexed_at" datetime_text NOT NULL, "child_count" integer NOT NULL DEFAULT 0 );
+CREATE TABLE "volume" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "name" text NOT NULL UNIQUE, "quota_mib" integer, "size_bytes" bigint, "labels" text, "created_at" datetime_text, "updated_at" datetime_text , "kind" text NOT NULL DEFAULT 'dir', "capacity_bytes" bigint, "disk_format" text, "disk_fstype" text);
+CREATE TABLE "volume_attach" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "volume_id" integer NOT NULL, "sandbox_id" integer, "pid" integer NOT NULL, "mode" text NOT NULL, "created_at" datetime_text NOT NULL, FOREIGN KEY ("volume_id") REFERENCES "volume" ("id") ON DELETE CASCADE, FOREIGN KEY ("sandbox_id") REFERENCES "sandbox" ("id") ON DELETE SET NULL );
+CREATE UNIQUE INDEX "idx_manifest_layers_manifest_position" ON "manifest_layer" ("manifest_id", "position");
+CREATE INDEX "idx_sandbox_ephemeral_status" ON "sandbox" ("ephemeral", "status");
+CREATE INDEX "idx_sandbox_labels_key_value" ON "sandbox_labels" ("key", "value");
+CREATE INDEX "idx_sandbox_labels_sandbox_id" ON "sandbox_labels" ("sandbox_id");
+CREATE INDEX "idx_snapshot_index_image" ON "snapshot_index" ("image_manifest_digest");
+CREATE UNIQUE INDEX idx_snapshot_index_name ON snapshot_index (name) WHERE name IS NOT NULL;
+CREATE INDEX "idx_snapshot_index_parent" ON "snapshot_index" ("parent_digest");
+CREATE INDEX "idx_volume_attach_volume_id" ON "volume_attach" ("volume_id");
