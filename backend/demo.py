@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -480,6 +481,16 @@ async def build_demo_home(path: Path, *, now: datetime) -> None:
         await build_demo_volumes(backend, now)
     finally:
         await backend.close()
+    _stamp_times(backend.volumes_dir(), now - timedelta(hours=2))
+
+
+def _stamp_times(folder: Path, moment: datetime) -> None:
+    """Give every file and folder below ``folder`` the same modification time, relative to ``now``,
+    so the demo's ages read sensibly and pictures of it do not depend on when they were taken."""
+    stamp = moment.timestamp()
+    for parent, dirs, files in os.walk(folder, topdown=False):
+        for name in (*files, *dirs):
+            os.utime(os.path.join(parent, name), (stamp, stamp), follow_symlinks=False)
 
 
 _BULK_IMAGES = ("python:3.12-slim", "node:22-alpine", "alpine:3.20", "nginx:1.27-alpine", "golang:1.23")

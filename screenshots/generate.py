@@ -92,6 +92,21 @@ async def _remove(pilot: Pilot[Any]) -> None:
     pilot.app.screen.query_one(Input).cursor_blink = False
 
 
+async def _volume_files(pilot: Pilot[Any]) -> None:
+    from tests.tui.volume_browser_helpers import cursor_to, enter_folder, open_volume
+
+    await settle(pilot)
+    browser = await open_volume(pilot, "project-data")
+    await enter_folder(pilot, browser, "api", "uploads", "2026", "11")
+    await cursor_to(pilot, browser, "report.csv")
+    await settle(pilot)
+
+
+def copy_home(template: Path, target: Path) -> None:
+    """Copy the demo home keeping sparse files sparse (disk.raw must not look fully allocated)."""
+    subprocess.run(["cp", "-a", "--sparse=always", str(template), str(target)], check=True)
+
+
 async def _help(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.press("question_mark")
@@ -109,6 +124,8 @@ SHOTS: tuple[Shot, ...] = (
     Shot("sandboxes-help-80x24", (80, 24), steps=_help),
     Shot("volumes-80x24", (80, 24), screen="volumes", needs="tui.screens.volume_browser"),
     Shot("volumes-120x40", (120, 40), screen="volumes", needs="tui.screens.volume_browser"),
+    Shot("volume-files-80x24", (80, 24), screen="volumes", steps=_volume_files),
+    Shot("volume-files-120x40", (120, 40), screen="volumes", steps=_volume_files),
     Shot("config-80x24", (80, 24), screen="config", needs="tui.screens.config_editor"),
     Shot("config-120x40", (120, 40), screen="config", needs="tui.screens.config_editor"),
 )
@@ -119,7 +136,7 @@ async def take(shot: Shot, template: Path, workdir: Path) -> Path:
     # A relative ".microsandbox" inside a per-shot folder: every path on screen reads like a real home.
     folder = workdir / shot.name
     folder.mkdir()
-    shutil.copytree(template, folder / ".microsandbox", symlinks=True)
+    copy_home(template, folder / ".microsandbox")
     os.chdir(folder)
     home = Path(".microsandbox")
     backend = LocalBackend.builder().home(home).config_file(home / "config.json").build_lazy()

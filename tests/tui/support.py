@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ def build_template(folder: Path) -> Path:
 
 
 def copy_home(template: Path, target: Path) -> Path:
-    """A private copy of the demo home, so a test can change it."""
-    shutil.copytree(template, target, symlinks=True)
+    """A private copy of the demo home, so a test can change it (sparse files stay sparse)."""
+    subprocess.run(["cp", "-a", "--sparse=always", str(template), str(target)], check=True)
     return target
 
 
