@@ -11,8 +11,12 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import __version__
+
+if TYPE_CHECKING:
+    from tui.homes import HomeChoice
 
 SCREENS = ("sandboxes", "volumes", "config")
 
@@ -27,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Also: `msb-tui doctor [--json]` explains what this tool sees and what to fix; "
         "`msb-tui serve --help` serves the UI in a web browser (read-only, loopback by default).",
     )
-    parser.add_argument("--home", metavar="PATH", help="the microsandbox home to open (sets MSB_HOME)")
+    parser.add_argument("--home", metavar="PATH", action=_HomeAction,
+                        help="a microsandbox home to open; give it several times to switch between homes "
+                        "(key h). The first sets MSB_HOME and is the only one MSB_CONFIG_PATH applies to; "
+                        "the others read <home>/config.json")
+    parser.add_argument("--home-read-only", metavar="PATH", action=_HomeAction,
+                        help="like --home, but this home is opened read-only")
     parser.add_argument("--read-only", action="store_true",
                         help="change nothing: the database is opened read-only and every edit is refused")
     parser.add_argument("--demo", action="store_true",
@@ -35,6 +44,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screen", choices=SCREENS, default="sandboxes", help="the screen to start on")
     parser.add_argument("--version", action="version", version=f"msb-tui {__version__}")
     return parser
+
+
+class _HomeAction(argparse.Action):
+    """Collects ``--home`` and ``--home-read-only`` in order into ``homes`` as (path, read_only);
+    ``home`` keeps the first path (the one put in ``MSB_HOME``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        homes: list[tuple[str, bool]] = list(getattr(namespace, "homes", None) or [])
+        homes.append((str(values), option_string == "--home-read-only"))
+        namespace.homes = homes
+        namespace.home = homes[0][0]
+
+
+def home_choices(homes: list[tuple[str, bool]], read_only: bool) -> list[HomeChoice]:
+    """The switcher's homes from the command line: the first is the environment's home (MSB_HOME is
+    set to it, MSB_CONFIG_PATH applies), the others are opened by path. ``read_only`` applies to all."""
+    from tui.homes import HomeChoice
+
+    choices = []
+    for index, (path, home_read_only) in enumerate(homes):
+        location = None if index == 0 else Path(path).expanduser()
+        label = os.path.abspath(os.path.expanduser(path))
+        choices.append(HomeChoice(location, read_only=read_only or home_read_only, label=label))
+    return choices
 
 
 def _build_demo() -> Path:
@@ -85,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return doctor_main(arguments[1:])
     args = build_parser().parse_args(arguments)
     demo_home: Path | None = None
+    homes: list[HomeChoice] | None = None
     if args.demo:
         print("msb-tui: building the demo home…", file=sys.stderr, flush=True)
         demo_home = _build_demo()
@@ -94,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("MSB_CONFIG_PATH", None)
     elif args.home is not None:
         os.environ["MSB_HOME"] = args.home
+        homes = home_choices(args.homes, args.read_only)
 
     from tui.app import EXIT_AFTER_FIRST_FRAME_ENV, MsbApp
 
     app = MsbApp(
-        read_only=args.read_only,
+        read_only=args.read_only or bool(homes and homes[0].read_only),
+        homes=homes,
         demo=args.demo,
         initial_screen=args.screen,
         display_home="demo home (temporary)" if args.demo else None,

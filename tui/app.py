@@ -1,7 +1,8 @@
 """``MsbApp``: the shell around the three screens (sandboxes, volumes, config).
 
 The app owns the backend of the home being shown. It opens it lazily in a worker (retrying while the
-database is busy), keeps the header state, switches modes with the leave-protocol, and offers the
+database is busy), keeps the header state, switches modes with the leave-protocol, switches between the
+homes given with ``--home`` (:meth:`MsbApp.switch_home`: a fresh backend and fresh screens), and offers the
 services every screen shares: :meth:`MsbApp.guard_write` (the UI's one read-only guard),
 :meth:`MsbApp.copy_to_clipboard_text` and :meth:`MsbApp.show_volume`.
 """
@@ -12,7 +13,8 @@ import asyncio
 import enum
 import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -33,9 +35,11 @@ from backend.db.migrate import SchemaState, SchemaStatus
 from backend.errors import BackendError, DatabaseBusyError, ReadOnlyError
 from tui import clipboard
 from tui.format import printable
+from tui.homes import HomeChoice
 from tui.screens.config_messages import ConfigFileChanged
 from tui.widgets.app_header import MODE_TITLES, AppHeader
 from tui.widgets.help import HelpModal
+from tui.widgets.home_switcher import HomeSwitcher, HomeSwitchingScreen
 
 T = TypeVar("T")
 
@@ -105,6 +109,8 @@ class HeaderState:
     """Everything the header shows, as one immutable value the header watches."""
 
     home: str
+    #: "2/3" when several homes were given (which one this is), else "".
+    home_position: str = ""
     demo: bool = False
     read_only: bool = False
     backend_state: BackendState = BackendState.LOADING
@@ -116,6 +122,8 @@ class HeaderState:
     def status_text(self) -> Content:
         """The status line: home, then schema or loading state, then any config problem."""
         parts: list[str | tuple[str, str]] = [(self.home, "bold")]
+        if self.home_position:
+            parts.insert(0, (f"home {self.home_position} ", "$accent"))
         if self.backend_state is BackendState.LOADING:
             parts.append(" · opening catalog…")
         elif self.backend_state is BackendState.BUSY:
@@ -131,7 +139,7 @@ class HeaderState:
 
     def tooltip(self) -> str:
         """The full text behind the status line (it may be cut at 80 columns)."""
-        parts = [f"home: {self.home}"]
+        parts = [f"home {self.home_position}: {self.home}" if self.home_position else f"home: {self.home}"]
         if self.backend_message:
             parts.append(self.backend_message)
         if self.schema_detail:
@@ -142,16 +150,19 @@ class HeaderState:
 
 
 class BackendStatusChanged(Message):
-    """Posted by the open worker: the catalog's state changed."""
+    """Posted by the open worker: the catalog's state changed (of ``backend``, when given: news about
+    a backend the app has since switched away from is ignored)."""
 
-    def __init__(self, state: BackendState, message: str = "") -> None:
+    def __init__(self, state: BackendState, message: str = "", backend: LocalBackend | None = None) -> None:
         super().__init__()
         self.state = state
         self.message = message
+        self.backend = backend
 
 
 class MsbApp(App[None]):
-    """The msb-tui application: one home, three screens (modes), shared services."""
+    """The msb-tui application: one home at a time (of those given), three screens (modes), shared
+    services."""
 
     TITLE = "msb-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -167,6 +178,8 @@ class MsbApp(App[None]):
                 tooltip="Show the volume browser"),
         Binding("3", "goto('config')", "Config", show=False, id="app.config",
                 tooltip="Show the config editor"),
+        Binding("h", "switch_home", "Switch home", show=False, id="app.switch_home",
+                tooltip="Choose another of the homes given with --home"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first if there are unsaved edits)"),
         Binding("ctrl+q", "quit", "Quit (also from text boxes)", show=False, priority=True, id="app.quit_ctrl_q"),
@@ -187,22 +200,33 @@ class MsbApp(App[None]):
         demo: bool = False,
         initial_screen: str = "sandboxes",
         display_home: str | None = None,
+        homes: Sequence[HomeChoice] | None = None,
     ) -> None:
+        """``homes``: every home the switcher offers; the first is opened (with ``backend`` when
+        given, else built from it). Without ``homes`` there is one: the environment's home."""
         if initial_screen not in self.MODES:
             raise ValueError(f"unknown screen {initial_screen!r}: choose one of {', '.join(self.MODES)}")
         # App.__init__ builds the first mode's stack from DEFAULT_MODE.
         self.DEFAULT_MODE = initial_screen  # type: ignore[misc]
         super().__init__()
         self.theme = DEFAULT_THEME
-        self.backend: LocalBackend = backend if backend is not None else LocalBackend.lazy(read_only=read_only)
+        self.homes: list[HomeChoice] = (
+            list(homes) if homes else [HomeChoice(None, read_only=read_only, label=display_home)])
+        #: The index in :attr:`homes` of the home being shown.
+        self.home_index = 0
+        self._switching_home = False
+        if backend is None:
+            backend = self.homes[0].build_backend() if homes else LocalBackend.lazy(read_only=read_only)
+        self.backend: LocalBackend = backend
         self.demo = demo
-        self._display_home = display_home
+        self._display_home = display_home or self.homes[0].label
         self.exit_after_first_frame = bool(os.environ.get(EXIT_AFTER_FIRST_FRAME_ENV))
         self._first_frame_reported = False
         self._db_tasks: set[asyncio.Future[Any]] = set()
         self.set_reactive(MsbApp.active_mode, initial_screen)
         self.set_reactive(MsbApp.header_state, HeaderState(
-            home=display_home or "…", demo=demo, read_only=read_only or self.backend.read_only,
+            home=self._display_home or "…", home_position=self._home_position(), demo=demo,
+            read_only=read_only or self.backend.read_only,
         ))
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -210,7 +234,21 @@ class MsbApp(App[None]):
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._ensure_chrome)
         self._ensure_chrome(self.screen)
+        self._exit_on_hangup()
         self.open_backend()
+
+    def _exit_on_hangup(self) -> None:
+        """A lost terminal (SIGHUP) or a kill (SIGTERM) ends the session as quitting does, without the
+        questions: screens unmount, workers stop and the catalog is closed (its WAL checkpointed),
+        instead of the process dying wherever it was."""
+        if self.is_headless:  # Pilot tests and the startup benchmark own their process's signals
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, partial(self.exit, None, 128 + signum))
+            except (NotImplementedError, RuntimeError, ValueError):  # no such signal, or not the main thread
+                pass
 
     async def on_unmount(self) -> None:
         # Textual cancels workers on exit; calls started through run_db keep going (shielded) and are
@@ -234,29 +272,33 @@ class MsbApp(App[None]):
     @work(exclusive=True, group="backend-open", exit_on_error=False)
     async def open_backend(self) -> None:
         """Open (and migrate) the catalog; while the database is busy, say so and retry."""
+        backend = self.backend
+        status = partial(BackendStatusChanged, backend=backend)
         delay = BUSY_FIRST_DELAY
         while True:
-            self.post_message(BackendStatusChanged(BackendState.LOADING))
+            self.post_message(status(BackendState.LOADING))
             try:
-                await self.run_db(self.backend.db())
+                await self.run_db(backend.db())
             except DatabaseBusyError as exc:
-                self.post_message(BackendStatusChanged(
+                self.post_message(status(
                     BackendState.BUSY, f"database busy, retrying in {delay:g} s ({exc.message})"))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BUSY_MAX_DELAY)
                 continue
             except BackendError as exc:
-                self.post_message(BackendStatusChanged(BackendState.ERROR, exc.message))
+                self.post_message(status(BackendState.ERROR, exc.message))
                 return
             except OSError as exc:
-                self.post_message(BackendStatusChanged(BackendState.ERROR, f"cannot open the home: {exc}"))
+                self.post_message(status(BackendState.ERROR, f"cannot open the home: {exc}"))
                 return
-            self.post_message(BackendStatusChanged(BackendState.READY))
+            self.post_message(status(BackendState.READY))
             return
 
     @on(BackendStatusChanged)
     def _backend_status_changed(self, event: BackendStatusChanged) -> None:
         backend = self.backend
+        if event.backend is not None and event.backend is not backend:
+            return  # about the home that was just left
         state = self.header_state
         home = self._display_home
         schema = schema_detail = config_error = ""
@@ -334,8 +376,11 @@ class MsbApp(App[None]):
         self.notify(f"Copied {what} ({plan.size:,} bytes)", title="Copy", timeout=3)
 
     def copy_to_clipboard(self, text: str) -> None:
-        """Textual's own copy (text selection, inputs), made tmux/screen aware."""
+        """Textual's own copy (text selection, inputs), made tmux/screen aware and size-guarded."""
         plan = clipboard.plan_copy(text)
+        if not plan.ok:
+            self.notify(plan.error or "not copied", title="Copy", severity="warning")
+            return
         self._clipboard = text
         self._write_sequences(plan.sequences)
 
@@ -372,8 +417,11 @@ class MsbApp(App[None]):
     # -- navigation and the leave-protocol ------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Mode switches and help would strand an open dialog on the mode it belongs to.
-        return not (action in ("goto", "help") and isinstance(self.screen, ModalScreen))
+        # Mode switches and help would strand an open dialog on the mode it belongs to; while a home
+        # switch swaps the screens, nothing may navigate.
+        if self._switching_home and action in ("goto", "help", "switch_home", "quit"):
+            return False
+        return not (action in ("goto", "help", "switch_home") and isinstance(self.screen, ModalScreen))
 
     def action_goto(self, mode: str) -> None:
         """Switch to ``mode`` (after the current screen's ``confirm_leave``, if any)."""
@@ -413,6 +461,11 @@ class MsbApp(App[None]):
 
     @work(exclusive=True, group="app-navigate", exit_on_error=False)
     async def _quit(self) -> None:
+        if await self._every_mode_may_leave():
+            self.exit()
+
+    async def _every_mode_may_leave(self) -> bool:
+        """Ask every open mode screen with unsaved work (showing each in turn); False if one refuses."""
         modes = [self.current_mode] + [m for m in self._screen_stacks if m != self.current_mode]
         for mode in modes:
             stack = self._screen_stacks.get(mode)
@@ -422,8 +475,84 @@ class MsbApp(App[None]):
                 await self.switch_mode(mode)
                 self.active_mode = mode
             if not await self._may_leave(stack[0]):
-                return
-        self.exit()
+                return False
+        return True
+
+    # -- several homes --------------------------------------------------------------------------
+
+    def _home_position(self) -> str:
+        return f"{self.home_index + 1}/{len(self.homes)}" if len(self.homes) > 1 else ""
+
+    def home_read_only(self, index: int) -> bool:
+        """Whether home ``index`` is read-only (for the open one, as found when its catalog opened)."""
+        if index == self.home_index:
+            return self.backend.read_only
+        return self.homes[index].read_only
+
+    def action_switch_home(self) -> None:
+        """Show the home switcher (it says so when only one home was given)."""
+        self._pick_home()
+
+    @work(exclusive=True, group="home-switch", exit_on_error=False)
+    async def _pick_home(self) -> None:
+        read_only = [self.home_read_only(i) for i in range(len(self.homes))]
+        index = await self.push_screen_wait(HomeSwitcher(self.homes, self.home_index, read_only))
+        if index is not None:
+            await self.switch_home(index)
+
+    async def switch_home(self, index: int) -> bool:
+        """Show home ``index`` of :attr:`homes`: after every screen agreed to leave, close the current
+        backend, build a new one, and recreate the mode screens so nothing of the old home stays.
+
+        Runs inside a worker (``confirm_leave`` may wait on a dialog). Returns False if a screen
+        refused or the new home's config could not be read; the current home then stays open.
+        """
+        if index == self.home_index:
+            return True
+        if not 0 <= index < len(self.homes):
+            raise IndexError(f"no home {index}: {len(self.homes)} given")
+        mode = self.current_mode  # asking may show other modes; the new home opens on this one
+        if not await self._every_mode_may_leave():
+            return False
+        choice = self.homes[index]
+        try:
+            backend = await asyncio.to_thread(choice.build_backend)
+        except (BackendError, OSError) as exc:
+            message = exc.message if isinstance(exc, BackendError) else str(exc)
+            self.notify(f"Cannot open {choice.display()}: {message}", title="Switch home", severity="error")
+            return False
+        self._switching_home = True
+        try:
+            await self._replace_home(index, backend, mode)
+        finally:
+            self._switching_home = False
+        self.open_backend()
+        return True
+
+    async def _replace_home(self, index: int, backend: LocalBackend, mode: str) -> None:
+        choice = self.homes[index]
+        self.workers.cancel_group(self, "backend-open")
+        # Park on a neutral screen: Textual cannot remove the active mode, and every mode screen
+        # (with its cached rows, selections and workers) must go so none of it shows in the new home.
+        self.add_mode(HomeSwitchingScreen.MODE, partial(HomeSwitchingScreen, choice.display()))
+        await self.switch_mode(HomeSwitchingScreen.MODE)
+        for name in self.MODES:
+            await self.remove_mode(name)
+            self.add_mode(name, self.MODES[name])
+        old = self.backend
+        pending = [task for task in self._db_tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=DB_DRAIN_TIMEOUT)
+        await old.close()
+        self.backend = backend
+        self.home_index = index
+        self._display_home = choice.label or (str(choice.path) if choice.path is not None else None)
+        self.header_state = HeaderState(home=choice.display(), home_position=self._home_position(),
+                                        demo=self.demo, read_only=backend.read_only)
+        self.backend_state = BackendState.LOADING
+        await self.switch_mode(mode)
+        self.active_mode = mode
+        await self.remove_mode(HomeSwitchingScreen.MODE)
 
     def action_help(self) -> None:
         """Show keys and help for the current screen."""
@@ -436,6 +565,8 @@ class MsbApp(App[None]):
             binding = active.binding
             if active.node not in (screen, self) or not binding.description or binding.description in seen:
                 continue
+            if binding.action == "switch_home" and len(self.homes) < 2:
+                continue  # nothing to switch to; the palette still explains how to give several
             seen.add(binding.description)
             keys.append((self.get_key_display(binding), binding.tooltip or binding.description))
         title = getattr(screen, "HELP_TITLE", None) or f"Help: {screen.__class__.__name__}"
@@ -447,7 +578,9 @@ class MsbApp(App[None]):
         for mode, key, title in MODE_TITLES:
             yield SystemCommand(f"Go to {title}", f"Switch to the {title.lower()} screen (key {key})",
                                 partial(self.action_goto, mode))
-        seen: set[str] = {"Quit", "Help", "Sandboxes", "Volumes", "Config"}
+        yield SystemCommand("Switch home", "Choose another of the homes given with --home (key h)",
+                            self.action_switch_home)
+        seen: set[str] = {"Quit", "Help", "Sandboxes", "Volumes", "Config", "Switch home"}
         for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.description in seen or not active.enabled:
