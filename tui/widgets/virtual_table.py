@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.style import Style
@@ -299,8 +300,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if running and not force and all(page in self._fetch_queue for page in missing):
             return
         self._fetch_queue = list(missing)
+        # A partial, not a coroutine: an exclusive worker cancelled before it starts would otherwise
+        # leave a coroutine that was never awaited.
         self._fetch_worker = self.run_worker(
-            self._fetch(self.generation, self._fetch_queue, self._loader),
+            partial(self._fetch, self.generation, self._fetch_queue, self._loader),
             group=f"virtual-table-{id(self)}",
             exclusive=True,
             exit_on_error=False,
