@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,11 +336,11 @@ def _fingerprint(data: bytes) -> str:
 
 def read_config_file(path: Path) -> ConfigFile:
     """Read and parse ``path`` without raising; the error, if any, is in the result."""
-    if not path.exists():
-        return ConfigFile(path, False, None, None, None, LocalConfig())
     try:
+        if not path.exists():
+            return ConfigFile(path, False, None, None, None, LocalConfig())
         raw = path.read_bytes()
-    except OSError as exc:
+    except OSError as exc:  # also from exists(): a folder on the way that cannot be searched
         error = ConfigReadError(
             f"failed to read config `{path}`: {exc.strerror or exc}. "
             "Check that it is a readable file (permissions, not a folder).",

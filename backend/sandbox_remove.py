@@ -103,7 +103,8 @@ async def remove_sandbox(backend: LocalBackend, name: str) -> None:
     if not _exists(aside):
         return
     try:
-        await asyncio.to_thread(_delete_tree, aside)
+        # Shielded: the row is gone, so the folder must go too even if the caller is cancelled now.
+        await asyncio.shield(asyncio.to_thread(_delete_tree, aside))
     except OSError as exc:
         raise SandboxRemoveError(
             f"sandbox '{name}' was removed from the catalog, but its old folder could not be fully "

@@ -249,7 +249,8 @@ class Volumes(VolumeFilesMixin):
                         log.error("volume %s: could not move its folder back from %s: %s", name, trash, exc)
                 raise
         if trash is not None:
-            problem = await asyncio.to_thread(delete_tree, trash)
+            # Shielded: the row is gone, so the folder must go too even if the caller is cancelled now.
+            problem = await asyncio.shield(asyncio.to_thread(delete_tree, trash))
             if problem:
                 raise VolumeRemoveError(
                     f"volume `{name}` was removed from the catalog, but its folder could not be deleted "

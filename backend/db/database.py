@@ -32,6 +32,17 @@ class DbSettings:
     busy_timeout_secs: float = 5
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, with a folder on the way that cannot be searched as a typed error."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot open `{path}`: {exc.strerror or exc}. Check that the home and its db folder can be "
+            "read by this user."
+        ) from exc
+
+
 class Database:
     """Engines for one catalog file. Construction does no I/O; :meth:`open` connects and migrates.
 
@@ -95,7 +106,7 @@ class Database:
     async def _open(self) -> None:
         path = self.settings.path
         if self._requested_read_only:
-            if not path.exists():
+            if not _exists(path):
                 self._status = SchemaStatus(SchemaState.MISSING, path)
                 return
             self._reader = self._engine("read_only")
@@ -107,7 +118,7 @@ class Database:
                 state = SchemaState.OUTDATED
             self._status = SchemaStatus(state, path, info)
             return
-        existed = path.exists()
+        existed = _exists(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

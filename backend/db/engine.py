@@ -10,6 +10,7 @@ backoff (8 attempts, 10 ms doubling, capped at 500 ms).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -38,6 +39,56 @@ def sqlite_uri(path: Path, mode: str) -> str:
     return f"{path.absolute().as_uri()}?mode={mode}"
 
 
+def shm_in_use(shm: Path) -> bool | None:
+    """Whether another process holds a lock on the catalog's ``-shm`` file, as every SQLite connection
+    using it does. None when that cannot be told (no ``/proc/locks``). This process's own locks do not
+    count: its connections share one index per file, however each was opened.
+
+    Read from ``/proc/locks`` rather than by opening the file: closing a descriptor of a file drops
+    every POSIX lock this process holds on it, including those of its own SQLite connections.
+    """
+    try:
+        info = os.stat(shm)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        with open("/proc/locks", "rb") as table:
+            locks = table.read()
+    except OSError:
+        return None
+    key = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}".encode()
+    me = str(os.getpid()).encode()
+    for line in locks.splitlines():  # "7: POSIX  ADVISORY  READ 844 fe:00:2564179 123 123"
+        fields = line.split()
+        if key in fields:
+            where = fields.index(key)
+            if where > 0 and fields[where - 1] != me:
+                return True
+    return False
+
+
+def read_only_options(path: Path) -> str:
+    """Extra URI options so a read-only connection writes nothing to the catalog's files.
+
+    No ``-wal``: no writer is active, so ``immutable=1`` reads without even creating ``-shm``. A
+    ``-wal`` and ``-shm`` that no process holds (a copied or stopped home): the first connection would
+    re-initialise the ``-shm`` index file, so ``readonly_shm=1`` makes SQLite build the index in
+    private memory instead. A live writer: plain ``mode=ro``, sharing the index as SQLite must.
+    """
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    try:
+        if not wal.exists():
+            return "&immutable=1"
+        if shm.exists() and shm_in_use(shm) is False:
+            return "&readonly_shm=1"
+    except OSError:  # the folder cannot be searched: SQLite will report it
+        pass
+    return ""
+
+
 def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout: float,
                 busy_timeout: float) -> AsyncEngine:
     """Create (without connecting) an engine for ``path``.
@@ -46,14 +97,11 @@ def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout
     ``read_only``: ``mode=ro`` connections that write nothing, not even the journal mode.
     """
     uri = sqlite_uri(path, {"write": "rwc", "read": "rw", "read_only": "ro"}[mode])
-    wal = path.with_name(path.name + "-wal")
 
     async def connect() -> Any:
-        target = uri
-        if mode == "read_only" and not wal.exists():
-            # No WAL means no writer is active: immutable=1 reads without creating or touching the
-            # -shm index, so a read-only session leaves every file byte-identical.
-            target += "&immutable=1"
+        # Decided per connection (read-only ones are short-lived), so a writer appearing or going
+        # away is noticed; a read-only session leaves every file byte-identical.
+        target = uri + read_only_options(path) if mode == "read_only" else uri
         return await aiosqlite.connect(target, uri=True, timeout=busy_timeout, isolation_level=None)
 
     pool: dict[str, Any] = (
@@ -125,14 +173,50 @@ def translate(exc: BaseException, path: Path) -> DatabaseError:
     return DatabaseError(f"database error on `{path}`: {text}")
 
 
+async def run_to_end(attempt: Awaitable[T]) -> T:
+    """Await one write attempt to its end, even when the caller is cancelled meanwhile.
+
+    The attempt's statements run in a driver thread that commits whatever happens to the awaiting task,
+    so giving up early would let the caller undo its own half of a change (a folder moved or made) that
+    the catalog keeps. A cancellation that lands meanwhile is delivered afterwards: raised when the
+    attempt failed, or requested again (the caller's next await raises) when it committed.
+    """
+    task = asyncio.ensure_future(attempt)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+        except BaseException as exc:
+            if cancelled:
+                raise asyncio.CancelledError() from exc
+            raise
+    current = asyncio.current_task()
+    if cancelled and current is not None:
+        current.uncancel()
+        current.cancel()
+    return result
+
+
+async def _attempt_write(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async with engine.begin() as conn:
+        return await work(conn)
+
+
 async def run_write(engine: AsyncEngine, path: Path,
                     work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction, retrying SQLITE_BUSY like the reference."""
+    """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction, retrying SQLITE_BUSY like the reference.
+
+    A cancellation never splits an attempt (see :func:`run_to_end`); it may land between attempts.
+    """
     delay = FIRST_DELAY
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            async with engine.begin() as conn:
-                return await work(conn)
+            return await run_to_end(_attempt_write(engine, work))
         except (DBAPIError, sqlite3.Error) as exc:
             if not is_busy(exc) or attempt == MAX_ATTEMPTS:
                 raise translate(exc, path) from exc

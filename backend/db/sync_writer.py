@@ -18,7 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from backend.db.engine import FIRST_DELAY, MAX_ATTEMPTS, MAX_DELAY, is_busy, sqlite_uri, translate
+from backend.db.engine import (
+    FIRST_DELAY,
+    MAX_ATTEMPTS,
+    MAX_DELAY,
+    is_busy,
+    run_to_end,
+    sqlite_uri,
+    translate,
+)
 
 T = TypeVar("T")
 IDLE_CLOSE_S = 2.0
@@ -49,11 +57,13 @@ class RowWriter:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
+                conn.execute("COMMIT")
             except BaseException:
+                # A failed COMMIT (disk full, I/O error) leaves the transaction open; without this
+                # rollback it would keep the write lock and refuse every later BEGIN.
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return result
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -62,7 +72,7 @@ class RowWriter:
         try:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
-                    return await asyncio.to_thread(self._attempt, work)
+                    return await run_to_end(asyncio.to_thread(self._attempt, work))
                 except sqlite3.Error as exc:
                     if not is_busy(exc) or attempt == MAX_ATTEMPTS:
                         raise translate(exc, self.path) from exc
