@@ -101,8 +101,17 @@ def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout
     async def connect() -> Any:
         # Decided per connection (read-only ones are short-lived), so a writer appearing or going
         # away is noticed; a read-only session leaves every file byte-identical.
-        target = uri + read_only_options(path) if mode == "read_only" else uri
-        return await aiosqlite.connect(target, uri=True, timeout=busy_timeout, isolation_level=None)
+        options = read_only_options(path) if mode == "read_only" else ""
+        connection = await aiosqlite.connect(uri + options, uri=True, timeout=busy_timeout, isolation_level=None)
+        if options == "&readonly_shm=1":
+            # A WAL left by a stopped writer may need recovery, which a private index cannot do
+            # ("unable to open database file"): then read like any other reader.
+            try:
+                await connection.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+            except sqlite3.Error:
+                await connection.close()
+                connection = await aiosqlite.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+        return connection
 
     pool: dict[str, Any] = (
         # Read-only connections are short-lived so each one re-checks for a WAL (a writer appearing).
