@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.support import build_template, fixed_now
+from tests.tui.support import build_template, pin_ui_environment
 
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Screens compute ages against one instant; no auto-refresh or terminal multiplexer surprises."""
-    monkeypatch.setattr("tui.clock.now", fixed_now)
-    monkeypatch.setenv("MSB_TUI_REFRESH_SECS", "600")
-    monkeypatch.delenv("TMUX", raising=False)
-    monkeypatch.delenv("STY", raising=False)
+    pin_ui_environment(monkeypatch)
     yield
 
 

@@ -43,7 +43,7 @@ def test_sandbox_detail_config(snap_compare: Any, demo_home: Path, size: tuple[i
     async def run_before(pilot: Pilot[Any]) -> None:
         await _select(pilot, "api-server")
         pilot.app.screen.query_one(TabbedContent).active = "tab-config"
-        await settle(pilot)
+        await _loaded(pilot)
 
     assert snap_compare(make_app(demo_home), terminal_size=size, run_before=run_before)
 
@@ -65,7 +65,7 @@ def test_sandbox_detail_runs_of_a_crashed_row(snap_compare: Any, demo_home: Path
     async def run_before(pilot: Pilot[Any]) -> None:
         await _select(pilot, "trainer-gpu")
         pilot.app.screen.query_one(TabbedContent).active = "tab-runs"
-        await settle(pilot)
+        await _loaded(pilot)
 
     assert snap_compare(make_app(demo_home), terminal_size=(120, 40), run_before=run_before)
 

@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.support import build_template, copy_home, fixed_now
+from tests.tui.support import build_template, copy_home, pin_ui_environment
 
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every age and timestamp on screen is computed against the same instant."""
-    monkeypatch.setattr("tui.clock.now", fixed_now)
-    monkeypatch.setenv("MSB_TUI_REFRESH_SECS", "600")
-    monkeypatch.delenv("TMUX", raising=False)
-    monkeypatch.delenv("STY", raising=False)
+    pin_ui_environment(monkeypatch)
     yield
 
 

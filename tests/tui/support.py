@@ -25,6 +25,14 @@ def fixed_now() -> datetime:
     return FIXED_NOW
 
 
+def pin_ui_environment(monkeypatch: Any) -> None:
+    """Ages against one instant, no auto-refresh, no tmux/screen wrapping: what every UI test needs."""
+    monkeypatch.setattr("tui.clock.now", fixed_now)
+    monkeypatch.setenv("MSB_TUI_REFRESH_SECS", "600")
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("STY", raising=False)
+
+
 def build_template(folder: Path) -> Path:
     """Build the demo home once into ``folder/home`` (outside any running loop)."""
     home = folder / "home"
