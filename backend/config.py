@@ -5,7 +5,8 @@ same ranges, the same strictness (a string where a number belongs fails, as serd
 are ignored when parsing and kept when saving, so ``profiles``, ``active_profile`` and keys from newer
 microsandbox versions survive a save here, unlike a save by microsandbox itself.
 
-Field docstrings are user-facing: the config editor shows them as help.
+Field docstrings are user-facing: the config editor shows them as help (read by
+:func:`backend.config_schema.field_doc`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ DEFAULT_METRICS_CAPACITY = 1024
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
 class DatabaseConfig(_Section):

@@ -8,7 +8,10 @@ names contain dots.
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
+import sys
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -64,6 +67,37 @@ def map_value_model(annotation: Any) -> type[BaseModel] | None:
     if typing.get_origin(annotation) is dict:
         return nested_model(typing.get_args(annotation)[1])
     return None
+
+
+@functools.cache
+def _attribute_docs(module_name: str) -> dict[str, dict[str, str]]:
+    docs: dict[str, dict[str, str]] = {}
+    for node in ast.walk(ast.parse(inspect.getsource(sys.modules[module_name]))):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields = docs.setdefault(node.name, {})
+        for before, after in zip(node.body, node.body[1:]):
+            if (isinstance(before, ast.AnnAssign) and isinstance(before.target, ast.Name)
+                    and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                    and isinstance(after.value.value, str)):
+                fields[before.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def field_doc(model: type[BaseModel], name: str) -> str:
+    """The docstring under field ``name`` of ``model`` (or a base class), else its ``description``.
+
+    pydantic's ``use_attribute_docstrings`` would read these when the classes are built, at a cost of
+    ~80 ms on every start (it locates each class's source through the call stack); the help is only
+    needed once the config editor opens, so it is read here, from one parse of the module.
+    """
+    for klass in model.__mro__:
+        if isinstance(klass, type) and issubclass(klass, BaseModel) and klass is not BaseModel:
+            doc = _attribute_docs(klass.__module__).get(klass.__name__, {}).get(name)
+            if doc is not None:
+                return doc
+    field = model.model_fields.get(name)
+    return (field.description or "") if field is not None else ""
 
 
 def model_at(path: KeyPath) -> type[BaseModel] | None:
@@ -132,7 +166,8 @@ def _bounds(annotation: Any, metadata: list[Any]) -> tuple[int | None, int | Non
 def spec_for(path: KeyPath) -> FieldSpec | None:
     """The :class:`FieldSpec` of a scalar key at ``path`` (host keys included), or None."""
     field = field_at(path)
-    if field is None:
+    owner = model_at(path[:-1])
+    if field is None or owner is None:
         return None
     annotation = field.annotation
     args = typing.get_args(annotation)
@@ -142,7 +177,7 @@ def spec_for(path: KeyPath) -> FieldSpec | None:
         base = typing.get_args(base)[0]
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     read = bool(extra.get("read_by_microsandbox", True))
-    help_text = " ".join((field.description or "").split())
+    help_text = " ".join(field_doc(owner, path[-1]).split())
     default = None if field.is_required() else field.get_default(call_default_factory=True)
     if isinstance(default, BaseModel):
         default = default.model_dump(mode="json")

@@ -60,8 +60,9 @@ def test_form_covers_every_scalar_field_of_the_models_with_its_docs() -> None:
     cpus = specs[("sandbox_defaults", "cpus")]
     assert (cpus.kind, cpus.minimum, cpus.maximum, cpus.default) == ("number", 0, 255, 1)
     assert not cpus.read_by_microsandbox
-    assert cpus.help == " ".join((LocalConfig.model_fields["sandbox_defaults"].annotation  # type: ignore[union-attr]
-                                  .model_fields["cpus"].description or "").split())
+    assert cpus.help == "Virtual CPUs (0-255). Not read by microsandbox 0.5.x (it uses a built-in 1)."
+    assert all(spec.help for spec in specs.values()), [p for p, s in specs.items() if not s.help]
+    assert all(spec.help for spec in host_field_specs("ghcr.io"))
     upper = specs[("sandbox_defaults", "oci", "upper_size_mib")]
     assert upper.read_by_microsandbox and upper.nullable and upper.name == "oci.upper_size_mib"
     assert specs[("log_level",)].choices == ("error", "warn", "info", "debug", "trace")
