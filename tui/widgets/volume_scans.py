@@ -237,8 +237,13 @@ class ScanRunner(Widget):
             def report(progress: UsageProgress, scanned: str = name) -> None:
                 self.post_message(ScanProgressed(scanned, progress))  # thread-safe; called by the scan
 
-            result = await scan_volume(backend, name, orphan=target[0], disk=target[1], event=event,
-                                       progress=report)
+            scan = scan_volume(backend, name, orphan=target[0], disk=target[1], event=event, progress=report)
+            try:
+                # Shielded, so quitting mid-scan never abandons a catalog read; the event stops the thread.
+                result = await self.app.run_db(scan)  # type: ignore[attr-defined]
+            except asyncio.CancelledError:
+                event.set()
+                raise
             self.post_message(ScanFinished(name, result, self.queue.finish(name)))
         self.post_message(UsageChanged(""))
 
