@@ -138,38 +138,54 @@ class SandboxDetailPanel(Vertical):
         super().__init__(id=id)
         self.detail: SandboxDetail | None = None
         self.home: Path | None = None
+        self._tabs_ready = self._tabs_mounting = False
+        self._pending: SandboxDetail | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a sandbox to see its details.", id="detail-message")
-        with TabbedContent(id="detail-tabs"):
-            with TabPane("Overview", id="tab-overview"), VerticalScroll(id="detail-overview"):
-                yield Static(id="overview-body")
-            with TabPane("Config", id="tab-config"), VerticalScroll(id="detail-config"):
-                yield Static(id="config-body")
-            with TabPane("Mounts", id="tab-mounts"):
-                yield OptionList(id="mount-list")
-            with TabPane("Runs", id="tab-runs"):
-                yield DataTable(id="run-table", cursor_type="row", zebra_stripes=False)
-            with TabPane("Logs", id="tab-logs"):
-                yield LogTail(id="log-tail")
-
-    def on_mount(self) -> None:
-        table = self.query_one("#run-table", DataTable)
-        table.add_columns("#", "STATUS", "PID", "STARTED", "ENDED", "EXIT", "REASON")
-        self.query_one("#detail-tabs").display = False
 
     def show_message(self, message: str) -> None:
         """Hide the tabs and show one line (loading, gone, error)."""
         self.detail = None
+        self._pending = None
         label = self.query_one("#detail-message", Static)
         label.update(message)
         label.display = True
-        self.query_one("#detail-tabs").display = False
-        self.query_one(LogTail).show(None)
+        if self._tabs_ready:
+            self.query_one("#detail-tabs").display = False
+            self.query_one(LogTail).show(None)
 
     def show_detail(self, detail: SandboxDetail) -> None:
         """Fill every tab from ``detail``. The active tab, the log tail and (for the same sandbox) the
         highlighted mount and run stay where they are; an unchanged detail changes nothing."""
+        if not self._tabs_ready:
+            # The tabs cost ~0.2 s to mount, so they are built when first needed: the list draws first.
+            if not self._tabs_mounting:
+                self._tabs_mounting = True
+                self.call_later(self._mount_tabs)
+            self._pending = detail
+            return
+        self._fill(detail)
+
+    async def _mount_tabs(self) -> None:
+        tabs = TabbedContent(id="detail-tabs")
+        for pane in (
+            TabPane("Overview", VerticalScroll(Static(id="overview-body"), id="detail-overview"), id="tab-overview"),
+            TabPane("Config", VerticalScroll(Static(id="config-body"), id="detail-config"), id="tab-config"),
+            TabPane("Mounts", OptionList(id="mount-list"), id="tab-mounts"),
+            TabPane("Runs", DataTable(id="run-table", cursor_type="row", zebra_stripes=False), id="tab-runs"),
+            TabPane("Logs", LogTail(id="log-tail"), id="tab-logs"),
+        ):
+            tabs.compose_add_child(pane)  # what ``with TabbedContent():`` does in a compose method
+        tabs.display = False
+        await self.mount(tabs)
+        self.query_one("#run-table", DataTable).add_columns("#", "STATUS", "PID", "STARTED", "ENDED", "EXIT", "REASON")
+        self._tabs_ready = True
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._fill(pending)
+
+    def _fill(self, detail: SandboxDetail) -> None:
         same_sandbox = self.detail is not None and self.detail.row.name == detail.row.name
         if self.detail == detail:
             return
@@ -210,7 +226,7 @@ class SandboxDetailPanel(Vertical):
 
     def focus_tabs(self) -> None:
         """Move the focus into the panel (its tab strip), if details are shown."""
-        if self.query_one("#detail-tabs").display:
+        if self._tabs_ready and self.query_one("#detail-tabs").display:
             self.query_one(Tabs).focus()
 
     @on(OptionList.OptionSelected, "#mount-list")
