@@ -29,7 +29,7 @@ def _table(results: list[Result]) -> str:
             "-" if r.reference_s is None
             else f"{r.reference_s * 1000:.1f} ms" if r.unit == "s" else f"{r.reference_s:.1f} {r.unit}",
             "-" if r.ratio is None else f"{r.ratio:.2f}",
-            f"<= {r.target:g}",
+            "-" if r.target is None else f"<= {r.target:g}",
             r.verdict + (f" ({r.note})" if r.note else ""),
         ))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Result:
-    """One comparison: our median against the reference's median, and the target ratio."""
+    """One comparison: our median against the reference's median, and the target ratio (None: shown for
+    information only)."""
 
     name: str
     ours_s: float | None
     reference_name: str
     reference_s: float | None
-    target: float
+    target: float | None
     unit: str = "s"
     note: str = ""
 
@@ -29,10 +30,12 @@ class Result:
 
     @property
     def verdict(self) -> str:
-        """``pass``, ``MISS`` or ``skip``."""
+        """``pass``, ``MISS``, ``skip``, or ``info`` for a comparison without a target."""
         ratio = self.ratio
         if ratio is None:
             return "skip"
+        if self.target is None:
+            return "info"
         return "pass" if ratio <= self.target else "MISS"
 
 

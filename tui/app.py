@@ -407,7 +407,8 @@ class MsbApp(App[None]):
                 await result
 
     def report_first_frame(self) -> None:
-        """Called by the sandbox list once it has drawn data; used by the startup benchmark."""
+        """Called by a screen once it has drawn data (:func:`tui.first_frame.first_data_shown`); used by
+        the startup benchmark."""
         if self._first_frame_reported or not self.exit_after_first_frame:
             return
         self._first_frame_reported = True

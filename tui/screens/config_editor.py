@@ -33,6 +33,7 @@ from backend.config_changes import (
 )
 from backend.config_document import MISSING, ConfigDocument, Issue, KeyPath, spec_for
 from backend.errors import BackendError, ConfigConflictError
+from tui.first_frame import first_data_shown
 from tui.guard import mutating
 from tui.screens.config_messages import ConfigFileChanged
 from tui.widgets.config_field import ConfigFieldRow
@@ -157,6 +158,7 @@ class ConfigEditorScreen(Screen[None]):
     @on(ConfigLoaded)
     async def _loaded(self, message: ConfigLoaded) -> None:
         await self.show_file(message.file)
+        first_data_shown(self)
 
     async def show_file(self, file: ConfigFile) -> None:
         """Show ``file``: the form when it is a JSON object, else the repair or error view."""

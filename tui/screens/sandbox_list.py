@@ -27,6 +27,7 @@ from backend.sandbox_models import (
     SandboxSort,
 )
 from tui import clock
+from tui.first_frame import first_data_shown
 from tui.guard import mutating
 from tui.screens.sandbox_support import (
     DEFAULT_DESCENDING,
@@ -91,7 +92,6 @@ class SandboxListScreen(Screen[None]):
         self._detail_timer: Timer | None = None
         self._retry_timer: Timer | None = None
         self._loaded_once = False
-        self._first_frame_reported = False
         self._detail_name: str | None = None
 
     # -- layout ---------------------------------------------------------------------------------
@@ -229,11 +229,7 @@ class SandboxListScreen(Screen[None]):
         if self.busy_note.startswith("⧗"):
             self.busy_note = ""
             self._update_info()
-        if not self._first_frame_reported:
-            self._first_frame_reported = True
-            report = getattr(self.app, "report_first_frame", None)
-            if report is not None:
-                self.call_after_refresh(report)
+        first_data_shown(self)
 
     def _refresh_tick(self) -> None:
         if self.paused or not self.is_current or not self._loaded_once:

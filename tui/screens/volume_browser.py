@@ -21,6 +21,7 @@ from backend.errors import BackendError
 from backend.local import LocalBackend
 from backend.volume_models import VolumeInfo
 from backend.volume_xref import VolumeCrossRefs
+from tui.first_frame import first_data_shown
 from tui.widgets.app_header import AppHeader
 from tui.widgets.virtual_table import VirtualTable
 from tui.widgets.volume_actions import VolumesChanged
@@ -197,8 +198,8 @@ class VolumeBrowserScreen(Screen[None]):
         """Read the volume rows, who mounts them and the orphan folders."""
         volumes = self.backend.volumes()
         try:
-            infos = await volumes.list()
-            refs = await volumes.cross_refs()
+            infos = await self.app.run_db(volumes.list())  # type: ignore[attr-defined]
+            refs = await self.app.run_db(volumes.cross_refs())  # type: ignore[attr-defined]
         except BackendError as exc:
             self.post_message(VolumesLoaded([], None, None, exc, keep_position))
             return
@@ -217,6 +218,11 @@ class VolumeBrowserScreen(Screen[None]):
         self.runner.set_targets(rows)
         if self._pending_select is not None:
             self.select_volume(self._pending_select)
+
+    @on(VirtualTable.DataShown, "#volume-table")
+    def _volumes_shown(self) -> None:
+        if self.loaded:
+            first_data_shown(self)
 
     @on(VirtualTable.Activated, "#volume-table")
     def _activated(self) -> None:

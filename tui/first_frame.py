@@ -1,0 +1,13 @@
+"""The startup benchmark's hook: a screen says when it has drawn its first frame of real data."""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+
+def first_data_shown(screen: Screen[object]) -> None:
+    """Once the frame with data is on screen, let the app report it (only the first report counts and
+    only under ``MSB_TUI_EXIT_AFTER_FIRST_FRAME``; see ``MsbApp.report_first_frame``)."""
+    report = getattr(screen.app, "report_first_frame", None)
+    if report is not None and getattr(screen.app, "exit_after_first_frame", False):
+        screen.call_after_refresh(report)
