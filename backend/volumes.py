@@ -55,7 +55,7 @@ from backend.volume_storage import (
     provision,
     volume_lock,
 )
-from backend.volume_xref import VolumeCrossRefs, build
+from backend.volume_xref import MOUNTS_SQL, UNREADABLE_SQL, VolumeCrossRefs, build
 
 if TYPE_CHECKING:
     from backend.local import LocalBackend
@@ -341,17 +341,20 @@ class Volumes(VolumeFilesMixin):
         image = await self._disk_image(name)
         return await asyncio.to_thread(disk_image.filesystem_usage, image)
 
-    async def cross_refs(self) -> VolumeCrossRefs:
-        """Which sandboxes mount each volume, volumes whose folder is missing, and orphan folders."""
-        rows = await self.list()
+    async def cross_refs(self, rows: Sequence[VolumeInfo] | None = None) -> VolumeCrossRefs:
+        """Which sandboxes mount each volume, volumes whose folder is missing, and orphan folders.
+
+        ``rows`` is a :meth:`list` result just read, to save reading it again."""
+        volume_rows = builtins.list(rows) if rows is not None else await self.list()
         database = await self._backend.db()
-        sandboxes: builtins.list[tuple[str, str, str]] = []
+        mounts: builtins.list[tuple[str, str, str]] = []
+        unreadable: builtins.list[str] = []
         async with database.read() as conn:
             if conn is not None:
-                sb = tables.sandbox
-                result = await conn.execute(select(sb.c.name, sb.c.status, sb.c.config).order_by(sb.c.name))
-                sandboxes = [(r.name, r.status, r.config or "") for r in result]
-        return await asyncio.to_thread(build, rows, sandboxes, self._backend.volumes_dir())
+                found: builtins.list[tuple[Any, ...]] = [tuple(r) for r in await conn.exec_driver_sql(MOUNTS_SQL)]
+                mounts = [(str(sandbox), str(status), str(mount)) for sandbox, status, mount in found]
+                unreadable = [str(tuple(r)[0]) for r in await conn.exec_driver_sql(UNREADABLE_SQL)]
+        return await asyncio.to_thread(build, volume_rows, mounts, unreadable, self._backend.volumes_dir())
 
 
 def _image_usage(name: str, image: Path) -> Usage:

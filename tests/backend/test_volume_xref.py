@@ -52,12 +52,13 @@ async def test_cross_references(backend: LocalBackend) -> None:
     add_sandbox(home, "broken", "Crashed", "{not json")
     add_sandbox(home, "odd", "Stopped", json.dumps({"mounts": "nope"}))
     add_sandbox(home, "list", "Stopped", "[1, 2]")
+    add_sandbox(home, "mixed", "Stopped", json.dumps({"mounts": [None, 3, "x", named("data", "/m2", readonly=True)]}))
 
     refs = await volumes.cross_refs()
     data, cache, gone, disk = (refs.for_volume(n) for n in ("data", "cache", "gone", "disk"))
     assert data is not None and cache is not None and gone is not None and disk is not None
     assert [(m.sandbox, m.guest, m.readonly, m.status) for m in data.mounted_by] == [
-        ("old", "/d2", True, "Stopped"), ("web", "/data", False, "Running")]
+        ("mixed", "/m2", True, "Stopped"), ("old", "/d2", True, "Stopped"), ("web", "/data", False, "Running")]
     assert [m.sandbox for m in data.running_writers] == ["web"]
     assert [(m.sandbox, m.readonly, m.via) for m in cache.mounted_by] == [
         ("web", True, "named"), ("web", False, "bind")]

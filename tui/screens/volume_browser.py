@@ -199,7 +199,7 @@ class VolumeBrowserScreen(Screen[None]):
         volumes = self.backend.volumes()
         try:
             infos = await self.app.run_db(volumes.list())  # type: ignore[attr-defined]
-            refs = await self.app.run_db(volumes.cross_refs())  # type: ignore[attr-defined]
+            refs = await self.app.run_db(volumes.cross_refs(infos))  # type: ignore[attr-defined]
         except BackendError as exc:
             self.post_message(VolumesLoaded([], None, None, exc, keep_position))
             return
