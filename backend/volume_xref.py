@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,12 +71,14 @@ class VolumeCrossRefs:
     unreadable_sandboxes: tuple[str, ...]
     orphan_scan_error: str | None = None
 
+    _by_name: dict[str, VolumeCrossRef] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {ref.name: ref for ref in self.volumes})
+
     def for_volume(self, name: str) -> VolumeCrossRef | None:
         """The entry for ``name``, or None when no row has that name."""
-        for ref in self.volumes:
-            if ref.name == name:
-                return ref
-        return None
+        return self._by_name.get(name)
 
 
 def _readonly(mount: dict[str, Any]) -> bool:

@@ -215,7 +215,7 @@ class VolumeBrowserScreen(Screen[None]):
         self.list_view.home = self._home()
         rows = self.list_view.show_volumes(event.infos, event.refs, event.fs_total,
                                            keep_position=event.keep_position and self._pending_select is None)
-        self.runner.set_targets(rows)
+        self.call_after_refresh(self.runner.set_targets, rows)  # scans start once the list is on screen
         if self._pending_select is not None:
             self.select_volume(self._pending_select)
 
