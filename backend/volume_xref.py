@@ -2,8 +2,8 @@
 
 Mounts come from each sandbox row's stored ``config`` JSON (``volume_attach`` exists in the schema
 but microsandbox never fills it). ``Named`` mounts name the volume; a ``Bind`` mount whose host path
-lies inside a volume folder counts too. A row whose JSON cannot be read is listed in
-``unreadable_sandboxes`` and otherwise skipped: one bad row never hides the others.
+lies inside a volume folder counts too. A row that mentions such a mount but whose JSON cannot be
+read is listed in ``unreadable_sandboxes`` and otherwise skipped: one bad row never hides the others.
 """
 
 from __future__ import annotations
@@ -88,26 +88,28 @@ def _readonly(mount: dict[str, Any]) -> bool:
     return bool(mount.get("readonly", False))  # legacy rows carry readonly at the top level
 
 
-#: Every ``Named`` or ``Bind`` mount of every sandbox whose config is a JSON object, as
-#: ``(sandbox, status, mount JSON)``. SQLite reads the JSON, so only the mounts reach Python (the
-#: configs of 100,000 sandboxes are ~100 MB of text). Malformed configs are turned into NULL first:
-#: ``json_each`` would fail the whole query on one bad row.
+#: One pass over the sandbox table. Only a config whose text names a ``Named`` or ``Bind`` mount
+#: can mount a volume, so only those are parsed (serde writes the tags verbatim; a tag spelled with
+#: JSON escapes is the one case this would miss). Rows come back as ``(sandbox, status, mount JSON, index)``
+#: for each such mount of a config that is a JSON object (SQLite reads the JSON, so only the mounts
+#: reach Python), and as ``(sandbox, NULL, NULL, NULL)`` for a candidate whose config cannot be read. A
+#: malformed config becomes NULL before ``json_each``, which would fail the whole query on it.
 MOUNTS_SQL = """
-SELECT s.name, s.status, m.value
-FROM sandbox AS s, json_each(
-    CASE WHEN json_valid(s.config) THEN
-        CASE WHEN json_type(s.config) = 'object' AND json_type(s.config, '$.mounts') = 'array'
-        THEN s.config END
+WITH candidate AS MATERIALIZED (
+    SELECT name, status, config FROM sandbox
+    WHERE config GLOB '*"Named"*' OR config GLOB '*"Bind"*'
+)
+SELECT c.name, c.status, m.value, m.key
+FROM candidate AS c, json_each(
+    CASE WHEN json_valid(c.config) THEN
+        CASE WHEN json_type(c.config) = 'object' AND json_type(c.config, '$.mounts') = 'array'
+        THEN c.config END
     END, '$.mounts') AS m
 WHERE m.type = 'object' AND json_extract(m.value, '$.type') IN ('Named', 'Bind')
-ORDER BY s.name, m.key
-"""
-
-#: Sandboxes whose config is not a JSON object (microsandbox cannot read them either).
-UNREADABLE_SQL = """
-SELECT name FROM sandbox
+UNION ALL
+SELECT name, NULL, NULL, NULL FROM candidate
 WHERE CASE WHEN json_valid(config) THEN json_type(config) != 'object' ELSE 1 END
-ORDER BY name
+ORDER BY 1, 4
 """
 
 

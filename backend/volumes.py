@@ -55,7 +55,7 @@ from backend.volume_storage import (
     provision,
     volume_lock,
 )
-from backend.volume_xref import MOUNTS_SQL, UNREADABLE_SQL, VolumeCrossRefs, build
+from backend.volume_xref import MOUNTS_SQL, VolumeCrossRefs, build
 
 if TYPE_CHECKING:
     from backend.local import LocalBackend
@@ -352,8 +352,9 @@ class Volumes(VolumeFilesMixin):
         async with database.read() as conn:
             if conn is not None:
                 found: builtins.list[tuple[Any, ...]] = [tuple(r) for r in await conn.exec_driver_sql(MOUNTS_SQL)]
-                mounts = [(str(sandbox), str(status), str(mount)) for sandbox, status, mount in found]
-                unreadable = [str(tuple(r)[0]) for r in await conn.exec_driver_sql(UNREADABLE_SQL)]
+                mounts = [(str(sandbox), str(status), str(mount)) for sandbox, status, mount, _ in found
+                          if mount is not None]
+                unreadable = [str(sandbox) for sandbox, _status, mount, _ in found if mount is None]
         return await asyncio.to_thread(build, volume_rows, mounts, unreadable, self._backend.volumes_dir())
 
 

@@ -49,9 +49,10 @@ async def test_cross_references(backend: LocalBackend) -> None:
          "options": {"readonly": False}},
         named("missing-vol", "/m")]}))
     add_sandbox(home, "old", "Stopped", json.dumps({"mounts": [named("data", "/d2", readonly=True, legacy=True)]}))
-    add_sandbox(home, "broken", "Crashed", "{not json")
+    add_sandbox(home, "broken", "Crashed", '{"mounts": [{"type": "Named", "name": "data"')
+    add_sandbox(home, "broken-no-mounts", "Crashed", "{not json")
     add_sandbox(home, "odd", "Stopped", json.dumps({"mounts": "nope"}))
-    add_sandbox(home, "list", "Stopped", "[1, 2]")
+    add_sandbox(home, "list", "Stopped", '[{"type": "Bind", "host": "/x"}]')
     add_sandbox(home, "mixed", "Stopped", json.dumps({"mounts": [None, 3, "x", named("data", "/m2", readonly=True)]}))
 
     refs = await volumes.cross_refs()
