@@ -7,7 +7,8 @@
   of one call.
 - usage: a directory volume holding 100,000 files in 1,100 folders (quick: 20,000), warm page cache,
   ``Volumes.usage()`` (apparent and allocated bytes, counts, per-folder tree) against ``du -sb``
-  (apparent bytes only), the ``du`` process start included.
+  (apparent bytes only), the ``du`` process start included. A bare ``scandir`` + ``lstat`` loop that
+  records nothing is timed too, to show what any Python scan costs on the same files.
 
 The SDK side runs in a subprocess that imports the SDK, warms up, and times only the calls with
 ``time.perf_counter``, printing the median; it is skipped with a note when the SDK is not importable.
@@ -162,6 +163,29 @@ def _du(folder: Path, repeat: int) -> tuple[float, int]:
     return statistics.median(samples), total
 
 
+def _bare_scan(folder: Path, repeat: int) -> float:
+    """The least any Python scan can do: ``scandir`` and one ``lstat`` per entry, nothing recorded."""
+
+    def walk() -> int:
+        total, stack = 0, [str(folder)]
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_size
+        return total
+
+    walk()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        walk()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
 def run(workdir: Path, quick: bool) -> list[Result]:
     """Run the three comparisons; see the module docstring."""
     results: list[Result] = []
@@ -204,6 +228,9 @@ def run(workdir: Path, quick: bool) -> list[Result]:
         du_s, du_total = _du(folder, 3 if quick else 5)
         note = "" if du_total == apparent and counted == files else f"totals differ: {apparent} vs {du_total}"
         results.append(Result(f"volumes usage() {files} files", ours_usage, "du -sb", du_s, 1.5, note=note))
+        bare_s = _bare_scan(folder, 3 if quick else 5)
+        results.append(Result(f"bare Python scandir+lstat loop, {files} files", bare_s, "du -sb", du_s, None,
+                              note=f"the floor for any Python scan; usage() is {ours_usage / bare_s:.2f}x it"))
     with sqlite3.connect(list_home / "db" / "msb.db") as conn:  # sanity: rows are what microsandbox reads
         assert conn.execute("SELECT count(*) FROM volume").fetchone()[0] == 2000
     return results
