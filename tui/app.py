@@ -409,9 +409,10 @@ class MsbApp(App[None]):
     # -- shared services ------------------------------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+               timeout: float | None = None, markup: bool = False) -> None:
         """Every toast of every screen: messages quote names, paths and errors from files and rows, so
-        their control characters are made visible before they reach the terminal."""
+        their control characters are made visible before they reach the terminal, and they are not
+        read as markup unless a caller asks."""
         super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
                        markup=markup)
 

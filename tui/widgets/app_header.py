@@ -93,7 +93,7 @@ class AppHeader(Widget):
         status = self.query_one("#header-status", Static)
         width = status.content_region.width
         status.update(state.status_text(width or None))
-        status.tooltip = state.tooltip() or None
+        status.tooltip = Content(state.tooltip()) if state.tooltip() else None
 
     def on_resize(self) -> None:
         app: Any = self.app

@@ -108,7 +108,7 @@ class LogTail(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-bar"):
             yield Select[str]([], prompt="no log files", id="log-file", compact=True, allow_blank=True)
-            yield Static("", id="log-state")
+            yield Static("", id="log-state", markup=False)
         yield RichLog(id="log-lines", max_lines=2000, wrap=False, markup=False, auto_scroll=True)
 
     def on_mount(self) -> None:
@@ -149,7 +149,8 @@ class LogTail(Vertical):
         if event.sandbox != self.sandbox:
             return
         select = self.query_one(Select)
-        options = [(f"{f.name} ({f.size:,} B)", f.name) for f in event.files]
+        # Text prompts: a str prompt is read as markup, and file names come from the logs folder.
+        options = [(Text(f"{visible(f.name)} ({f.size:,} B)"), f.name) for f in event.files]
         select.set_options(options)
         if not event.files:
             self._set_state("no logs (ephemeral sandboxes lose theirs when they stop)")
