@@ -290,6 +290,8 @@ def parse_config_text(text: str, path: Path) -> tuple[dict[str, Any], LocalConfi
             path,
             line=exc.lineno,
             column=exc.colno,
+            summary=f"{path.name} is empty: fix it" if not text.strip()
+            else f"{path.name} line {exc.lineno}: fix the JSON",
         ) from None
     return document, validate_config_document(document, path)
 
@@ -311,6 +313,7 @@ def validate_config_document(document: Any, path: Path) -> LocalConfig:
             f"failed to parse config `{path}`: {detail}",
             path,
             key_path=key_path,
+            summary=f"{path.name}: fix {key_path}" if key_path else f"{path.name}: must be an object",
         ) from None
 
 
@@ -346,6 +349,7 @@ def read_config_file(path: Path) -> ConfigFile:
             f"failed to read config `{path}`: {exc.strerror or exc}. "
             "Check that it is a readable file (permissions, not a folder).",
             path,
+            summary=f"cannot read {path.name}: check permissions",
         )
         return ConfigFile(path, True, None, None, None, LocalConfig(), error)
     fingerprint = _fingerprint(raw)
@@ -355,6 +359,7 @@ def read_config_file(path: Path) -> ConfigFile:
         parse_error = ConfigParseError(
             f"failed to parse config `{path}`: not UTF-8 text (byte {exc.start}). Re-save it as UTF-8.",
             path,
+            summary=f"{path.name} is not UTF-8: re-save it",
         )
         return ConfigFile(path, True, None, fingerprint, None, LocalConfig(), parse_error)
     try:

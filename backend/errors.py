@@ -1,7 +1,8 @@
 """Typed errors raised by the backend.
 
 Every error carries a short ``title`` for a UI heading and a message that says what went wrong and,
-where there is something to do, what to do about it. Messages mirror microsandbox's own wording where
+where there is something to do, what to do about it; errors about the home itself (catalog, config) also
+carry a ``summary`` of a few words for a status line that has room for little more. Messages mirror microsandbox's own wording where
 the reference has one (for example ``volume not found: <name>``), so operators see familiar text.
 """
 
@@ -15,9 +16,11 @@ class BackendError(Exception):
 
     title = "Error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, summary: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: What went wrong and what to do in a few words; the message itself when none was given.
+        self.summary = summary or message
 
     def __str__(self) -> str:
         return self.message
@@ -28,8 +31,8 @@ class ConfigError(BackendError):
 
     title = "Config error"
 
-    def __init__(self, message: str, path: Path) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, path: Path, *, summary: str | None = None) -> None:
+        super().__init__(message, summary=summary)
         self.path = path
 
 
@@ -56,8 +59,9 @@ class ConfigParseError(ConfigError):
         line: int | None = None,
         column: int | None = None,
         key_path: str | None = None,
+        summary: str | None = None,
     ) -> None:
-        super().__init__(message, path)
+        super().__init__(message, path, summary=summary)
         self.line = line
         self.column = column
         self.key_path = key_path

@@ -115,27 +115,32 @@ class HeaderState:
     read_only: bool = False
     backend_state: BackendState = BackendState.LOADING
     backend_message: str = ""
+    #: The catalog error in a few words, with what to do (the message is in the tooltip).
+    backend_summary: str = ""
     schema: str = ""
     schema_detail: str = ""
     config_error: str = ""
+    config_summary: str = ""
 
-    def status_text(self) -> Content:
-        """The status line: home, then schema or loading state, then any config problem."""
-        parts: list[str | tuple[str, str]] = [(self.home, "bold")]
-        if self.home_position:
-            parts.insert(0, (f"home {self.home_position} ", "$accent"))
+    def status_text(self, width: int | None = None) -> Content:
+        """The status line: home, then schema or loading state, then any config problem. Within
+        ``width`` cells a catalog and a config problem both stay in sight: the home is shortened or
+        left out first (the tooltip has it), then the problems are cut evenly."""
+        home = Content.assemble(*(
+            [(f"home {self.home_position} ", "$accent")] if self.home_position else []), (self.home, "bold"))
+        parts: list[Content] = []
         if self.backend_state is BackendState.LOADING:
-            parts.append(" · opening catalog…")
+            parts.append(Content("opening catalog…"))
         elif self.backend_state is BackendState.BUSY:
-            parts += [" · ", (f"⧗ {self.backend_message}", "bold $warning")]
+            parts.append(Content.styled(f"⧗ {self.backend_message}", "bold $warning"))
         elif self.backend_state is BackendState.ERROR:
-            parts += [" · ", (f"✖ {self.backend_message}", "bold $error")]
+            parts.append(Content.styled(f"✖ {self.backend_summary or self.backend_message}", "bold $error"))
         elif self.schema:
-            style = "bold $warning" if "read-only" in self.schema else ""
-            parts += [" · ", (self.schema, style)]
+            parts.append(Content.styled(self.schema, "bold $warning" if "read-only" in self.schema else ""))
         if self.config_error:
-            parts += [" · ", (f"⚠ config.json: {self.config_error}", "bold $warning")]
-        return Content.assemble(*parts)
+            parts.append(Content.styled(f"⚠ {self.config_summary or 'config.json: ' + self.config_error}",
+                                        "bold $warning"))
+        return fit_status(home, parts, width)
 
     def tooltip(self) -> str:
         """The full text behind the status line (it may be cut at 80 columns)."""
@@ -149,14 +154,63 @@ class HeaderState:
         return "\n".join(parts)
 
 
+SEPARATOR = Content(" · ")
+#: A home shortened to fewer cells than this is left out instead.
+MIN_HOME = 8
+
+
+def _cut_start(content: Content, width: int) -> Content:
+    """``content`` in ``width`` cells, keeping its end (a path's last folders say the most)."""
+    if content.cell_length <= width:
+        return content
+    if width <= 1:
+        return Content("…")
+    kept = content
+    while kept.cell_length > width - 1:
+        kept = kept[1:]
+    return Content.assemble("…", kept)
+
+
+def fit_status(home: Content, parts: list[Content], width: int | None) -> Content:
+    """``home · part · part`` within ``width`` cells (None: as long as it is)."""
+
+    def joined(lead: Content | None, rest: list[Content]) -> Content:
+        # Not SEPARATOR.join: Textual 8.2's join counts the separator's cells once too often.
+        pieces: list[Content] = []
+        for piece in ([lead] if lead is not None else []) + rest:
+            pieces += [SEPARATOR, piece] if pieces else [piece]
+        return Content.assemble(*pieces)
+
+    line = joined(home, parts)
+    if width is None or line.cell_length <= width:
+        return line
+    if not parts:
+        return _cut_start(home, width)
+    separators = SEPARATOR.cell_length * len(parts)
+    room = width - sum(part.cell_length for part in parts) - separators
+    if room >= MIN_HOME:
+        return joined(_cut_start(home, room), parts)
+    # The home is left out; parts that still do not fit share the width evenly (short ones keep all).
+    budget = width - SEPARATOR.cell_length * (len(parts) - 1)
+    shares: dict[int, int] = {}
+    order = sorted(range(len(parts)), key=lambda i: parts[i].cell_length)
+    for done, index in enumerate(order):
+        share = min(parts[index].cell_length, budget // (len(parts) - done))
+        shares[index] = share
+        budget -= share
+    return joined(None, [part.truncate(shares[i], ellipsis=True) for i, part in enumerate(parts)])
+
+
 class BackendStatusChanged(Message):
     """Posted by the open worker: the catalog's state changed (of ``backend``, when given: news about
     a backend the app has since switched away from is ignored)."""
 
-    def __init__(self, state: BackendState, message: str = "", backend: LocalBackend | None = None) -> None:
+    def __init__(self, state: BackendState, message: str = "", backend: LocalBackend | None = None,
+                 summary: str = "") -> None:
         super().__init__()
         self.state = state
         self.message = message
+        self.summary = summary
         self.backend = backend
 
 
@@ -286,10 +340,11 @@ class MsbApp(App[None]):
                 delay = min(delay * 2, BUSY_MAX_DELAY)
                 continue
             except BackendError as exc:
-                self.post_message(status(BackendState.ERROR, exc.message))
+                self.post_message(status(BackendState.ERROR, exc.message, summary=exc.summary))
                 return
             except OSError as exc:
-                self.post_message(status(BackendState.ERROR, f"cannot open the home: {exc}"))
+                self.post_message(status(BackendState.ERROR, f"cannot open the home: {exc}",
+                                         summary=f"cannot open the home: {exc.strerror or exc}"))
                 return
             self.post_message(status(BackendState.READY))
             return
@@ -301,12 +356,13 @@ class MsbApp(App[None]):
             return  # about the home that was just left
         state = self.header_state
         home = self._display_home
-        schema = schema_detail = config_error = ""
+        schema = schema_detail = config_error = config_summary = ""
         if event.state in (BackendState.READY, BackendState.ERROR):
             try:
                 home = home or str(backend.home())
                 error = backend.config_error
                 config_error = error.message if error is not None else ""
+                config_summary = error.summary if error is not None else ""
             except OSError as exc:
                 config_error = str(exc)
         if event.state is BackendState.READY:
@@ -318,9 +374,11 @@ class MsbApp(App[None]):
             read_only=backend.read_only,
             backend_state=event.state,
             backend_message=event.message,
+            backend_summary=event.summary,
             schema=schema,
             schema_detail=schema_detail,
             config_error=config_error,
+            config_summary=config_summary,
         )
         self.backend_state = event.state
 
@@ -330,9 +388,10 @@ class MsbApp(App[None]):
         try:
             error = self.backend.config_error if self.backend.reload_config() is not None else None
         except OSError as exc:
-            self.header_state = replace(self.header_state, config_error=str(exc))
+            self.header_state = replace(self.header_state, config_error=str(exc), config_summary="")
             return
-        self.header_state = replace(self.header_state, config_error=error.message if error else "")
+        self.header_state = replace(self.header_state, config_error=error.message if error else "",
+                                    config_summary=error.summary if error else "")
 
     def action_retry_open(self) -> None:
         """Try opening the catalog again (after an error)."""
@@ -350,9 +409,10 @@ class MsbApp(App[None]):
     # -- shared services ------------------------------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+               timeout: float | None = None, markup: bool = False) -> None:
         """Every toast of every screen: messages quote names, paths and errors from files and rows, so
-        their control characters are made visible before they reach the terminal."""
+        their control characters are made visible before they reach the terminal, and they are not
+        read as markup unless a caller asks."""
         super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
                        markup=markup)
 

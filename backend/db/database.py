@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from backend.db.engine import make_engine, run_write, translate
+from backend.db.engine import catalog_name, make_engine, run_write, translate
 from backend.db.migrate import SchemaInfo, SchemaState, SchemaStatus, read_schema_info, upgrade
 from backend.db.sync_writer import RowWriter
 from backend.errors import DatabaseBusyError, DatabaseError, ReadOnlyError
@@ -39,7 +39,8 @@ def _exists(path: Path) -> bool:
     except OSError as exc:
         raise DatabaseError(
             f"cannot open `{path}`: {exc.strerror or exc}. Check that the home and its db folder can be "
-            "read by this user."
+            "read by this user.",
+            summary=f"cannot open {catalog_name(path)}: {exc.strerror or exc}",
         ) from exc
 
 
@@ -124,7 +125,8 @@ class Database:
         except OSError as exc:
             raise DatabaseError(
                 f"cannot create `{path.parent}`: {exc.strerror or exc}. "
-                "Fix the permissions, or open the home with --read-only."
+                "Fix the permissions, or open the home with --read-only.",
+                summary=f"cannot create {path.parent.name}/: {exc.strerror or exc}",
             ) from exc
         if existed:
             # Look before touching: a newer microsandbox's catalog must not even get a write lock.
@@ -155,7 +157,8 @@ class Database:
         except DatabaseError:
             raise
         except Exception as exc:  # a failing migration (for example migration 8 on a bad row)
-            raise DatabaseError(f"database error: migrating `{path}` failed: {exc}") from exc
+            raise DatabaseError(f"database error: migrating `{path}` failed: {exc}",
+                                summary=f"migrating {catalog_name(path)} failed") from exc
         if state is SchemaState.TOO_NEW:
             await self._writer.dispose()
             self._writer = None

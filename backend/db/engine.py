@@ -163,23 +163,39 @@ def translate(exc: BaseException, path: Path) -> DatabaseError:
     """Turn a driver error into a typed backend error that says what to do."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     text = str(orig)
+    name = catalog_name(path)
     if is_busy(exc) or "database is locked" in text:
         return DatabaseBusyError(
             f"database busy: `{path}` stayed locked by another process. It will be retried; if it "
-            "persists, check for a stuck msb process."
+            "persists, check for a stuck msb process.",
+            summary=f"{name} busy: retrying",
         )
     if isinstance(orig, sqlite3.DatabaseError) and "not a database" in text:
         return DatabaseError(
-            f"`{path}` is not a SQLite database ({text}). Move it aside; microsandbox creates a new one."
+            f"`{path}` is not a SQLite database ({text}). Move it aside; microsandbox creates a new one.",
+            summary=f"{name} is not SQLite: move it aside",
         )
     if "unable to open database file" in text:
         return DatabaseError(
             f"cannot open `{path}` ({text}): check that the folder exists and is readable and writable, "
-            "or open the home with --read-only."
+            "or open the home with --read-only.",
+            summary=f"cannot open {name}: check permissions",
         )
     if "readonly database" in text:
-        return DatabaseError(f"`{path}` is read-only for this user ({text}). Open the home with --read-only.")
-    return DatabaseError(f"database error on `{path}`: {text}")
+        return DatabaseError(f"`{path}` is read-only for this user ({text}). Open the home with --read-only.",
+                             summary=f"{name} is read-only: use --read-only")
+    if "malformed" in text:
+        return DatabaseError(
+            f"`{path}` is damaged ({text}). Restore it from a backup, or move it aside; microsandbox "
+            "creates a new one.",
+            summary=f"{name} is damaged: restore or move it aside",
+        )
+    return DatabaseError(f"database error on `{path}`: {text}", summary=f"{name}: {text}")
+
+
+def catalog_name(path: Path) -> str:
+    """The catalog file as a status line names it: ``db/msb.db`` (the home is shown beside it)."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 async def run_to_end(attempt: Awaitable[T]) -> T:

@@ -88,6 +88,14 @@ def log_two_gigabyte_line(home: Path) -> None:
         handle.write(b" end of the line\n")
 
 
+def log_two_gigabyte_unterminated(home: Path) -> None:
+    """One 2 GiB line that has no newline yet (a writer still appending to it)."""
+    log = home / "sandboxes" / HUGE_LINE / "logs" / "exec.log"
+    with open(log, "wb") as handle:
+        handle.seek(2 * GIB)  # sparse: no disk space used
+        handle.write(b"x")
+
+
 CATALOG = frozenset({"DatabaseError"})
 #: Reads that need the catalog fail when it is unusable; file reads by name then find no row.
 CATALOG_DOWN = CATALOG | {"DatabaseBusyError"}

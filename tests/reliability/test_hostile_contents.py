@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Select, Static
 
 from backend import LocalBackend
 from backend.errors import BackendError
@@ -27,8 +28,9 @@ from tests.reliability.support import assert_unchanged, copy_home, snapshot
 from tests.reliability.ui_support import RAW_CONTROLS, goto, raw_controls, screen_text, show_sandbox
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
-from tests.tui.volume_browser_helpers import listed, loaded
+from tests.tui.volume_browser_helpers import listed, loaded, previewed, select
 from tui.widgets import volume_open
+from tui.widgets.log_tail import LogTail
 
 SECRET = b"TOP-SECRET-OUTSIDE-THE-VOLUME"
 ESCAPES = {
@@ -220,3 +222,107 @@ async def test_browsing_hostile_entries_never_leaks_blocks_or_prints_raw(
     assert all(SECRET not in page for page in launches.pages), "the pager was handed the secret"
     assert_unchanged(home, before)
     assert visited == len(names)
+
+
+#: Text that Rich or Textual would read as markup: a style, closing tags with nothing to close (a
+#: MarkupError when parsed), a link and a click action.
+MARKUP = {"style": "[red]x", "close": "[/]", "close-named": "[/foo]", "link": "[link=file:///etc]y[/link]",
+          "click": "[@click=app.quit]q"}
+MARKUP_SANDBOX, MARKUP_VOLUME = "markup-sbx", "mk[red]vol"
+
+
+def add_markup_rows(home: Path) -> None:
+    """Catalog rows, log and volume files and a config host whose text is markup (as another tool or
+    person may write it)."""
+    from tests.backend.test_sandbox_support import OPTIONS, add_run, add_sandbox, make_config
+
+    config = make_config(MARKUP_SANDBOX, labels={MARKUP["style"]: MARKUP["close"], "link": MARKUP["link"]},
+                         env=[{"key": "PS1", "value": "[bold]b[/]"}],
+                         image={"Oci": {"reference": "alpine" + MARKUP["close-named"], "upper_size_mib": 64}},
+                         mounts=[{"type": "Named", "name": MARKUP_VOLUME, "guest": "/data" + MARKUP["close"],
+                                  "options": dict(OPTIONS)}],
+                         security_profile="[i]p")
+    config["runtime"]["cmd"] = ["echo", MARKUP["click"]]
+    config["runtime"]["workdir"] = "/w/" + MARKUP["close-named"]
+    db = home / "db" / "msb.db"
+    sandbox_id = add_sandbox(db, MARKUP_SANDBOX, status="Crashed", config=config, created="2026-11-28 11:59:00")
+    add_run(db, sandbox_id, exit_code=1, reason=MARKUP["close-named"], terminated="2026-11-28 11:59:30")
+    add_sandbox(db, MARKUP["style"], created="2026-11-28 11:58:00")  # not a valid name: a problem is shown
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO volume (name, labels, created_at, updated_at, kind) "
+                     "VALUES (?, ?, '2026-11-28 11:00:00', '2026-11-28 11:00:00', 'dir')",
+                     (MARKUP_VOLUME, json.dumps([[MARKUP["close"], MARKUP["link"]]])))
+    conn.close()
+    logs = home / "sandboxes" / MARKUP_SANDBOX / "logs"
+    logs.mkdir(parents=True)
+    (logs / "exec.log").write_text(f"a log line with {MARKUP['link']}\n")
+    (logs / f"{MARKUP['style']}.log").write_text("another log\n")
+    folder = home / "volumes" / MARKUP_VOLUME
+    folder.mkdir()
+    (folder / f"{MARKUP['style']}.txt").write_text(f"{MARKUP['close']}\n")
+    (folder / MARKUP["click"]).mkdir()
+    document = json.loads((home / "config.json").read_text())
+    document["registries"]["hosts"][f"{MARKUP['style']}.io"] = {"auth": None, "insecure": True}
+    document["sandbox_defaults"][MARKUP["close-named"]] = 1  # an unknown key: a warning in its section
+    (home / "config.json").write_text(json.dumps(document, indent=2))
+
+
+async def test_markup_in_rows_and_file_names_is_shown_as_typed(reliability_template: Path, tmp_path: Path) -> None:
+    home = copy_home(reliability_template, tmp_path / "home")
+    add_markup_rows(home)
+    app = make_app(home, read_only=True)
+    missing: list[str] = []
+
+    def expect(where: str, *texts: str) -> None:
+        shown = screen_text(app)
+        missing.extend(f"{where}: {text!r} not shown" for text in texts if text not in shown)
+
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        panel = await show_sandbox(pilot, MARKUP_SANDBOX)
+        expect("sandbox list", MARKUP["style"], "alpine[/foo]")
+        tabs: Any = panel.query_one("TabbedContent")
+        for tab, texts in (
+            ("tab-overview", ["[red]x=[/]", "link=[link=file:///etc]y[/link]", "PS1=[bold]b[/]", "alpine[/foo]",
+                              "echo [@click=app.quit]q", "/w/[/foo]", "[i]p"]),
+            ("tab-config", ['"reference": "alpine[/foo]"']),
+            ("tab-mounts", ["volume:mk[red]vol → /data[/]"]),
+            ("tab-runs", ["[/foo]"]),
+            ("tab-logs", ["a log line with [link=file:///etc]y[/link]"]),
+        ):
+            tabs.active = tab
+            await settle(pilot)
+            if tab == "tab-logs":
+                await until(pilot, lambda: panel.query_one(LogTail).read_offset > 0)
+            expect(f"{MARKUP_SANDBOX} {tab}", *texts)
+        log_tail = panel.query_one(LogTail)
+        panel.query_one(Select).value = "[red]x.log"
+        await until(pilot, lambda: log_tail.file == "[red]x.log" and log_tail.read_offset == 12)
+        expect(f"{MARKUP_SANDBOX} log file", "[red]x.log (12 B)")
+        panel = await show_sandbox(pilot, MARKUP["style"], logs=True)
+        await until(pilot, lambda: "✖" in str(panel.query_one("#log-state", Static).content))
+        expect(f"{MARKUP['style']} logs", f"underscores: {MARKUP['style']}")
+        tabs.active = "tab-overview"
+        await settle(pilot)
+        expect(f"{MARKUP['style']} overview", f"underscores: {MARKUP['style']}", f"sandboxes/{MARKUP['style']}")
+        await pilot.press("y")  # copy the name: the toast quotes it
+        await settle(pilot)
+        expect("copy toast", f"Copied name '{MARKUP['style']}'")
+
+        await goto(pilot, "volumes")
+        await loaded(pilot)
+        await select(pilot, MARKUP_VOLUME)
+        expect("volume list", MARKUP_VOLUME, "[/]=[link=file:///etc]y[/link]", f"Path       volumes/{MARKUP_VOLUME}")
+        await pilot.press("enter")
+        await listed(pilot)
+        await previewed(pilot)
+        expect("volume folder", MARKUP_VOLUME, "[red]x.txt", "[@click=app.quit]q/")
+
+        await goto(pilot, "config")
+        await settle(pilot)
+        for pane, text in (("sandbox_defaults", "sandbox_defaults.[/foo]"), ("registries", "[red]x.io")):
+            app.screen.query_one("#cfg-tabs").active = f"cfg-pane-{pane}"  # type: ignore[attr-defined]
+            await settle(pilot)
+            expect(f"config {pane}", text)
+        assert app.is_running and app._exception is None
+    assert app._exception is None
+    assert not missing, "\n".join(missing)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Label
+from textual.widgets import Label, Tooltip
 
 from backend.errors import DatabaseBusyError
 from backend.local import LocalBackend
 from backend.sandboxes import Sandboxes
-from tests.tui.support import make_app, settle, static_text
+from tests.tui.support import copy_home, make_app, settle, static_text
 from tui.app import BackendState, BackendStatusChanged, MsbApp
 from tui.screens.sandbox_list import SandboxListScreen
 from tui.widgets.app_header import AppHeader
@@ -169,8 +171,50 @@ async def test_header_shows_a_config_error_and_the_list_still_loads(demo_home: P
     app = make_app(demo_home)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert "config.json: failed to parse config" in header_status(app)
+        assert "⚠ config.json: fix sandbox_defaults.cpus" in header_status(app)
+        tooltip = str(app.screen.query_one(AppHeader).query_one("#header-status").tooltip)
+        assert "config.json: failed to parse config" in tooltip
         assert app.screen.query_one(SandboxTable).total == 18
+
+
+@pytest.mark.parametrize("width", [80, 120, 60])
+async def test_header_shows_a_broken_catalog_and_a_broken_config_together(demo_home: Path, width: int) -> None:
+    (demo_home / "db" / "msb.db").write_bytes(b"PK\x03\x04 a zip file, not a catalog\n" * 300)
+    (demo_home / "config.json").write_text('{\n  "log_level": "info",\n  "database": {\n')
+    app = make_app(demo_home)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        assert app.backend_state is BackendState.ERROR
+        status = app.screen.query_one(AppHeader).query_one("#header-status")
+        shown = status.content
+        assert shown.cell_length <= status.content_size.width, shown.plain
+        catalog, config = shown.plain.split(" · ")[-2:]
+        assert catalog.startswith("✖ db/msb.db") and config.startswith("⚠ config.json")
+        if width >= 80:  # each part says what to do
+            assert catalog == "✖ db/msb.db is not SQLite: move it aside"
+            assert config == "⚠ config.json line 4: fix the JSON"
+        if width >= 120:
+            assert shown.plain.startswith("~/.microsandbox · ")
+        tooltip = str(status.tooltip)
+        assert "is not a SQLite database" in tooltip and "Move it aside" in tooltip
+        assert "invalid JSON" in tooltip and "line 4 column 1" in tooltip
+
+
+async def test_the_header_tooltip_shows_a_path_with_brackets_as_typed(demo_template: Path, tmp_path: Path) -> None:
+    home = copy_home(demo_template, tmp_path / "[red]h")
+    (home / "db" / "msb.db").write_bytes(b"PK\x03\x04 a zip file, not a catalog\n" * 300)
+    app = make_app(home)
+    async with app.run_test(size=(120, 30), tooltips=True) as pilot:
+        await settle(pilot)
+        await pilot.hover("#header-status")
+        tooltip = app.screen.query_one(Tooltip)
+        for _ in range(50):  # the tooltip shows after a short hover delay
+            if tooltip.display:
+                break
+            await asyncio.sleep(0.05)
+        assert tooltip.display
+        shown = tooltip.visual
+        assert isinstance(shown, Content) and "[red]h/db/msb.db` is not a" in shown.plain
 
 
 async def test_a_newer_schema_is_read_only_and_says_so(demo_home: Path) -> None:

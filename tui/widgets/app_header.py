@@ -91,5 +91,11 @@ class AppHeader(Widget):
             parts += [(" READ-ONLY ", "bold reverse $warning"), " "]
         self.query_one("#header-badges", Static).update(Content.assemble(*parts))
         status = self.query_one("#header-status", Static)
-        status.update(state.status_text())
-        status.tooltip = state.tooltip() or None
+        width = status.content_region.width
+        status.update(state.status_text(width or None))
+        status.tooltip = Content(state.tooltip()) if state.tooltip() else None
+
+    def on_resize(self) -> None:
+        app: Any = self.app
+        if hasattr(app, "header_state"):
+            self._show_state(app.header_state)

@@ -54,7 +54,7 @@ class ConfigForm(Vertical):
                 with TabPane(section.title, id=f"cfg-pane-{section.key}"), \
                         SectionScroll(classes="cfg-section-scroll"):
                     yield Static(section_help(section.help), classes="cfg-section-help")
-                    yield Static("", id=f"cfg-notes-{section.key}", classes="cfg-section-notes")
+                    yield Static("", id=f"cfg-notes-{section.key}", classes="cfg-section-notes", markup=False)
                     for spec in section.fields:
                         yield ConfigFieldRow(spec, read_only=self.read_only)
                     if section.key == "registries":

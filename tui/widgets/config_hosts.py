@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -80,7 +81,7 @@ class ConfigHostsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Hosts (registries.hosts)", id="cfg-hosts-title")
-        table: DataTable[str] = DataTable(id="cfg-hosts-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="cfg-hosts-table", cursor_type="row", zebra_stripes=True)
         self._columns = table.add_columns("host", "username", "source", "insecure", "check")
         yield table
         yield Static("No registry hosts in the file: pulls use the keyring, Docker helpers or no auth.",
@@ -93,7 +94,7 @@ class ConfigHostsPane(Vertical):
         yield Vertical(id="cfg-host-detail")
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[Text]:
         """The hosts table."""
         return self.query_one("#cfg-hosts-table", DataTable)
 
@@ -112,11 +113,12 @@ class ConfigHostsPane(Vertical):
             for old, new in zip(previous, rows, strict=True):
                 for column, before, after in zip(self._columns, old, new, strict=True):
                     if before != after:
-                        table.update_cell(new[0], column, after)
+                        table.update_cell(new[0], column, Text(after))
         elif rows != previous:
             table.clear()
             for row in rows:
-                table.add_row(*row, key=row[0])
+                # Text cells: a str cell is read as markup, and host names come from the file.
+                table.add_row(*(Text(cell) for cell in row), key=row[0])
         if self.selected_host is not None:
             index = hosts.index(self.selected_host)
             if table.cursor_row != index:

@@ -68,8 +68,9 @@ class LogTail(Vertical):
     class ChunkRead(Message):
         """Lines arrived from a log file (posted by a worker)."""
 
-        def __init__(self, sandbox: str, file: str, chunk: LogChunk, initial: bool) -> None:
+        def __init__(self, read: int, sandbox: str, file: str, chunk: LogChunk, initial: bool) -> None:
             super().__init__()
+            self.read = read
             self.sandbox = sandbox
             self.file = file
             self.chunk = chunk
@@ -86,10 +87,11 @@ class LogTail(Vertical):
     class ReadFailed(Message):
         """Reading failed; shown in the log's state label."""
 
-        def __init__(self, sandbox: str, error: str) -> None:
+        def __init__(self, sandbox: str, error: str, read: int | None = None) -> None:
             super().__init__()
             self.sandbox = sandbox
             self.error = error
+            self.read = read
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -97,12 +99,16 @@ class LogTail(Vertical):
         self.file: str | None = None
         self.read_offset = 0
         self.following = True
+        # Each read gets a number and only the newest one's result counts: a stale result must not
+        # end the wait for a newer read, or the poll would follow from an offset the tail never set.
+        self._read_number = 0
         self._reading = False
+        self._tailed = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-bar"):
             yield Select[str]([], prompt="no log files", id="log-file", compact=True, allow_blank=True)
-            yield Static("", id="log-state")
+            yield Static("", id="log-state", markup=False)
         yield RichLog(id="log-lines", max_lines=2000, wrap=False, markup=False, auto_scroll=True)
 
     def on_mount(self) -> None:
@@ -115,6 +121,9 @@ class LogTail(Vertical):
         self.sandbox = sandbox
         self.file = None
         self.read_offset = 0
+        self._read_number += 1
+        self._reading = False
+        self._tailed = False
         self.query_one(RichLog).clear()
         self.query_one(Select).set_options([])
         self._set_state("")
@@ -140,7 +149,8 @@ class LogTail(Vertical):
         if event.sandbox != self.sandbox:
             return
         select = self.query_one(Select)
-        options = [(f"{f.name} ({f.size:,} B)", f.name) for f in event.files]
+        # Text prompts: a str prompt is read as markup, and file names come from the logs folder.
+        options = [(Text(f"{visible(f.name)} ({f.size:,} B)"), f.name) for f in event.files]
         select.set_options(options)
         if not event.files:
             self._set_state("no logs (ephemeral sandboxes lose theirs when they stop)")
@@ -156,34 +166,41 @@ class LogTail(Vertical):
         self.file = event.value
         self.read_offset = 0
         self.query_one(RichLog).clear()
-        self._tail(self.sandbox, event.value)
+        self._start_tail(self.sandbox, event.value)
+
+    def _start_tail(self, sandbox: str, file: str) -> None:
+        self._read_number += 1
+        self._reading = True
+        self._tailed = False
+        self._tail(self._read_number, sandbox, file)
 
     @work(exclusive=True, group="log-read", exit_on_error=False)
-    async def _tail(self, sandbox: str, file: str) -> None:
+    async def _tail(self, read: int, sandbox: str, file: str) -> None:
         try:
             app: Any = self.app
             chunk = await app.run_db(app.backend.sandboxes().tail(sandbox, file, TAIL_LINES))
         except BackendError as exc:
-            self.post_message(self.ReadFailed(sandbox, exc.message))
+            self.post_message(self.ReadFailed(sandbox, exc.message, read))
             return
-        self.post_message(self.ChunkRead(sandbox, file, chunk, initial=True))
+        self.post_message(self.ChunkRead(read, sandbox, file, chunk, initial=True))
 
     @work(exclusive=True, group="log-read", exit_on_error=False)
-    async def _follow(self, sandbox: str, file: str, offset: int) -> None:
+    async def _follow(self, read: int, sandbox: str, file: str, offset: int) -> None:
         try:
             app: Any = self.app
             chunk = await app.run_db(app.backend.sandboxes().read_from(sandbox, file, offset))
         except BackendError as exc:
-            self.post_message(self.ReadFailed(sandbox, exc.message))
+            self.post_message(self.ReadFailed(sandbox, exc.message, read))
             return
-        self.post_message(self.ChunkRead(sandbox, file, chunk, initial=False))
+        self.post_message(self.ChunkRead(read, sandbox, file, chunk, initial=False))
 
     @on(ChunkRead)
     def _chunk_read(self, event: ChunkRead) -> None:
         event.stop()
-        self._reading = False
-        if event.sandbox != self.sandbox or event.file != self.file:
+        if event.read != self._read_number or event.sandbox != self.sandbox or event.file != self.file:
             return
+        self._reading = False
+        self._tailed = True
         log = self.query_one(RichLog)
         chunk = event.chunk
         if chunk.reset and not event.initial:
@@ -200,7 +217,10 @@ class LogTail(Vertical):
     @on(ReadFailed)
     def _read_failed(self, event: ReadFailed) -> None:
         event.stop()
-        self._reading = False
+        if event.read is not None and event.read != self._read_number:
+            return
+        if event.read is not None:
+            self._reading = False
         if event.sandbox == self.sandbox:
             self._set_state(f"✖ {event.error}")
 
@@ -209,8 +229,13 @@ class LogTail(Vertical):
             return
         if not self.screen.is_current or self.region.area == 0:
             return
+        if not self._tailed:
+            # Following needs the offset the tail ends at; from 0 it would crawl through a huge file.
+            self._start_tail(self.sandbox, self.file)
+            return
+        self._read_number += 1
         self._reading = True
-        self._follow(self.sandbox, self.file, self.read_offset)
+        self._follow(self._read_number, self.sandbox, self.file, self.read_offset)
 
     def action_toggle_follow(self) -> None:
         """Pause or resume following."""

@@ -47,12 +47,13 @@ def overview_renderable(detail: SandboxDetail, home: Path | None = None) -> Rend
     grid.add_column(overflow="fold")
 
     def add(label: str, value: str | Text) -> None:
-        # Every value may come from a row another tool wrote: no control sequence reaches the terminal.
+        # Every value may come from a row another tool wrote: no control sequence reaches the terminal,
+        # and no bracket is read as markup (a str cell would be).
         if isinstance(value, Text):
             value.plain = printable(value.plain)
             grid.add_row(label, value)
         else:
-            grid.add_row(label, printable(value))
+            grid.add_row(label, Text(printable(value)))
 
     status = Text(status_label(row.status))
     if row.effective_status and row.effective_status != row.status:
@@ -142,7 +143,7 @@ class SandboxDetailPanel(Vertical):
         self._pending: SandboxDetail | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a sandbox to see its details.", id="detail-message")
+        yield Static("Select a sandbox to see its details.", id="detail-message", markup=False)
 
     def show_message(self, message: str) -> None:
         """Hide the tabs and show one line (loading, gone, error)."""
@@ -210,14 +211,15 @@ class SandboxDetailPanel(Vertical):
         runs.clear()
         now = clock.now()
         for run in detail.runs:
+            # Text cells: a str cell is read as markup, and the status and reason come from the row.
             runs.add_row(
                 str(run.id),
-                printable(run.status.lower()),
+                Text(printable(run.status.lower())),
                 "-" if run.pid is None else str(run.pid) + ("" if run.pid_alive is not False else " ✝"),
                 f"{age(run.started_at, now)} ago" if run.started_at else "-",
                 f"{age(run.terminated_at, now)} ago" if run.terminated_at else "-",
                 "-" if run.exit_code is None else str(run.exit_code),
-                printable(run.termination_reason or "-"),
+                Text(printable(run.termination_reason or "-")),
             )
         if not detail.runs:
             runs.add_row("-", "no runs recorded", "", "", "", "", "")

@@ -119,8 +119,10 @@ def detail_renderable(row: VolumeRow, state: UsageState | None, home: Path | Non
     folder = info.path if info is not None else row.orphan.path if row.orphan is not None else None
     if info is not None and info.disk_path is not None:
         folder = info.disk_path
-    grid.add_row("Path", shown_path(folder, home) if folder is not None else "-")
-    grid.add_row("Kind", kind_text(row))
+    # Text cells throughout: a str cell is read as markup, and paths, formats and labels come from the
+    # home's rows and folders.
+    grid.add_row("Path", Text(shown_path(folder, home) if folder is not None else "-"))
+    grid.add_row("Kind", Text(kind_text(row)))
     grid.add_row("Usage", usage_text(row, state, fs_total))
     if info is not None:
         mounts = Text()
@@ -137,9 +139,9 @@ def detail_renderable(row: VolumeRow, state: UsageState | None, home: Path | Non
         grid.add_row("Warning", line)
     if info is not None:
         labels = ", ".join(f"{k}={v}" for k, v in info.labels)
-        grid.add_row("Labels", display_name(labels) or "-")
-        grid.add_row("Created", f"{timestamp(info.created_at)} ({age(info.created_at, clock.now())} ago)"
-                     if info.created_at else "-")
+        grid.add_row("Labels", Text(display_name(labels) or "-"))
+        grid.add_row("Created", Text(f"{timestamp(info.created_at)} ({age(info.created_at, clock.now())} ago)"
+                                     if info.created_at else "-"))
     return grid
 
 
