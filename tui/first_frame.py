@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 
 
-def first_data_shown(screen: Screen[object]) -> None:
+def first_data_shown(screen: Screen[Any]) -> None:
     """Once the frame with data is on screen, let the app report it (only the first report counts and
     only under ``MSB_TUI_EXIT_AFTER_FIRST_FRAME``; see ``MsbApp.report_first_frame``)."""
     report = getattr(screen.app, "report_first_frame", None)
