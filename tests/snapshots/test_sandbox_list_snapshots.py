@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
 from tests.tui.support import make_app, settle
+from tui.widgets.sandbox_detail import SandboxDetailPanel
 from tui.widgets.sandbox_table import SandboxTable
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -24,10 +25,16 @@ async def _loaded(pilot: Pilot[Any]) -> None:
 
 
 async def _select(pilot: Pilot[Any], name: str) -> None:
+    """Select ``name`` and wait until the panel shows its detail (not a fixed delay: CI machines are busy)."""
     await settle(pilot)
     table = pilot.app.screen.query_one(SandboxTable)
     table.move_cursor([row.name for row in table.loaded_rows()].index(name))
-    await _loaded(pilot)
+    panel = pilot.app.screen.query_one(SandboxDetailPanel)
+    for _ in range(200):
+        await _loaded(pilot)
+        if panel.detail is not None and panel.detail.row.name == name:
+            return
+    raise AssertionError(f"the detail of {name} never showed")
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -325,3 +325,22 @@ async def test_an_empty_home_says_so(home: Path) -> None:
         table = app.screen.query_one(SandboxTable)
         assert table.total == 0
         assert table.message is not None and "No sandboxes in this home yet" in table.message
+
+
+async def test_runs_table_columns_fit_the_selected_sandbox_not_the_previous_one(demo_home: Path) -> None:
+    app = make_app(demo_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(SandboxDetailPanel)
+
+        def status_width() -> int:
+            runs = panel.query_one("#run-table")
+            return [c.get_render_width(runs) for c in runs.columns.values()][1]  # type: ignore[attr-defined]
+
+        await select(pilot, "ci-runner-7")  # no runs: a wide "no runs recorded" row
+        assert panel.detail is not None and not panel.detail.runs
+        wide = status_width()
+        await select(pilot, "trainer-gpu")
+        assert panel.detail is not None and panel.detail.row.name == "trainer-gpu"
+        assert status_width() < wide
+        assert status_width() == len("running") + 2  # the widest cell, plus DataTable's cell padding

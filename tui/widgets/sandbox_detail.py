@@ -105,6 +105,9 @@ def mount_label(mount: MountInfo) -> Text:
     return text
 
 
+RUN_COLUMNS = ("#", "STATUS", "PID", "STARTED", "ENDED", "EXIT", "REASON")
+
+
 class SandboxDetailPanel(Vertical):
     """The tabs; :meth:`show_detail` fills them, :meth:`show_message` replaces them with a line."""
 
@@ -180,7 +183,7 @@ class SandboxDetailPanel(Vertical):
             tabs.compose_add_child(pane)  # what ``with TabbedContent():`` does in a compose method
         tabs.display = False
         await self.mount(tabs)
-        self.query_one("#run-table", DataTable).add_columns("#", "STATUS", "PID", "STARTED", "ENDED", "EXIT", "REASON")
+        self.query_one("#run-table", DataTable).add_columns(*RUN_COLUMNS)
         self._tabs_ready = True
         pending, self._pending = self._pending, None
         if pending is not None:
@@ -208,7 +211,10 @@ class SandboxDetailPanel(Vertical):
             mounts.add_option(Option("No mounts.", disabled=True))
         runs = self.query_one("#run-table", DataTable)
         run_cursor = runs.cursor_row if same_sandbox else 0
-        runs.clear()
+        # Columns only ever widen to fit; another sandbox gets fresh ones, sized to its own runs.
+        runs.clear(columns=not same_sandbox)
+        if not same_sandbox:
+            runs.add_columns(*RUN_COLUMNS)
         now = clock.now()
         for run in detail.runs:
             # Text cells: a str cell is read as markup, and the status and reason come from the row.
