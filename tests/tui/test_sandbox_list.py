@@ -10,9 +10,11 @@ from typing import Any
 from textual.widgets import Button, Input, OptionList, RichLog, Static, TabbedContent
 
 from backend.demo import add_bulk_sandboxes
+from tests.reliability.ui_support import screen_text
 from tests.tui.support import FIXED_NOW, make_app, settle, static_text
 from tui.app import MsbApp
 from tui.screens.sandbox_list import SandboxListScreen
+from tui.widgets import log_tail
 from tui.widgets.confirm import ConfirmModal
 from tui.widgets.sandbox_detail import SandboxDetailPanel
 from tui.widgets.sandbox_table import SandboxTable
@@ -173,6 +175,87 @@ async def test_log_tail_follows_new_lines(demo_home: Path) -> None:
         await settle(pilot)
         log = panel.query_one(RichLog)
         assert "freshly appended line" in log.lines[-1].text
+
+
+async def open_logs(pilot: Any, home: Path, name: str) -> tuple[SandboxDetailPanel, Path]:
+    """Select ``name``, open its Logs tab and wait for the tail; the panel and its exec.log."""
+    await settle(pilot)
+    await select(pilot, name)
+    panel = pilot.app.screen.query_one(SandboxDetailPanel)
+    panel.query_one(TabbedContent).active = "tab-logs"
+    await asyncio.sleep(0.3)
+    await settle(pilot)
+    return panel, home / "sandboxes" / name / "logs" / "exec.log"
+
+
+async def polls_pass(pilot: Any, seconds: float = 0.6) -> None:
+    """Let several follow polls (FOLLOW_INTERVAL patched to 0.05 s) read the file."""
+    await asyncio.sleep(seconds)
+    await settle(pilot)
+
+
+def screen_rows(app: MsbApp, text: str) -> list[int]:
+    """The screen rows, as drawn, that show ``text``."""
+    return [i for i, row in enumerate(screen_text(app).splitlines()) if text in row]
+
+
+def log_texts(panel: SandboxDetailPanel) -> list[str]:
+    return [line.text for line in panel.query_one(RichLog).lines]
+
+
+async def test_log_tail_shows_an_unfinished_line_once_and_replaces_it(
+    demo_home: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(log_tail, "FOLLOW_INTERVAL", 0.05)
+    app = make_app(demo_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel, log_file = await open_logs(pilot, demo_home, "web-frontend")
+        last_complete = log_texts(panel)[-1][:40]
+        with log_file.open("a") as handle:
+            handle.write("partial")
+        await polls_pass(pilot)
+        assert len(screen_rows(app, "partial")) == 1, screen_text(app)
+        # The unfinished line is the newest: right under the last complete one, which stays in view.
+        assert screen_rows(app, last_complete) == [screen_rows(app, "partial")[0] - 1]
+        with log_file.open("a") as handle:
+            handle.write(" now")
+        await polls_pass(pilot)
+        assert len(screen_rows(app, "partial")) == 1 and len(screen_rows(app, "partial now")) == 1
+        with log_file.open("a") as handle:
+            handle.write(" complete\n")
+        await polls_pass(pilot)
+        assert len(screen_rows(app, "partial")) == 1 and len(screen_rows(app, "partial now complete")) == 1
+        with log_file.open("a") as handle:
+            handle.write("the next line\n")
+        await polls_pass(pilot)
+        *_, before, completed, after = log_texts(panel)
+        assert (completed, after) == ("partial now complete", "the next line")
+        assert not before.startswith("partial")
+        complete_row = screen_rows(app, "partial now complete")
+        assert len(complete_row) == 1 and screen_rows(app, "the next line") == [complete_row[0] + 1]
+
+
+async def test_log_tail_shows_an_unfinished_line_longer_than_one_read_once(
+    demo_home: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(log_tail, "FOLLOW_INTERVAL", 0.05)
+    app = make_app(demo_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel, log_file = await open_logs(pilot, demo_home, "web-frontend")
+        before = len(log_texts(panel))
+        # One read takes 1 MiB: the line's first MiB is shown cut, its rest follows as it grows.
+        with log_file.open("a") as handle:
+            handle.write("A" * (1 << 20) + "B" * 100)
+        await polls_pass(pilot)
+        assert len(screen_rows(app, "BBBB")) == 1, screen_text(app)
+        with log_file.open("a") as handle:
+            handle.write("C\nthe next line\n")
+        await polls_pass(pilot)
+        added = log_texts(panel)[before:]
+        assert len(added) == 3, [text[:30] for text in added]
+        assert added[0].startswith("AAAA") and added[0].endswith("… [line continues]")
+        assert added[1:] == ["B" * 100 + "C", "the next line"]
+        assert len(screen_rows(app, "BBBB")) == 1
 
 
 async def test_refresh_keeps_the_selection_when_rows_are_added_above(demo_home: Path) -> None:

@@ -1,7 +1,9 @@
 """``LogTail``: the last lines of one sandbox log file, following new lines as they are written.
 
 It reads through ``backend.sandboxes().tail`` / ``read_from`` (never the whole file) in async workers,
-formats ``exec.log``'s JSON lines as ``time source text``, and polls only while it is visible.
+formats ``exec.log``'s JSON lines as ``time source text``, and polls only while it is visible. Complete
+lines go to a ``RichLog``; an unfinished last line (no newline yet) is shown in a one-line row under it,
+replaced on every read, and moves into the log once a read returns it complete.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class LogTail(Vertical):
         & #log-file { width: 1fr; }
         & #log-state { width: auto; padding: 0 1; color: $text-muted; }
         & > RichLog { height: 1fr; background: $surface; }
+        & > #log-partial { display: none; height: 1; background: $surface; text-wrap: nowrap; text-overflow: clip; }
     }
     """
 
@@ -110,8 +113,11 @@ class LogTail(Vertical):
             yield Select[str]([], prompt="no log files", id="log-file", compact=True, allow_blank=True)
             yield Static("", id="log-state", markup=False)
         yield RichLog(id="log-lines", max_lines=2000, wrap=False, markup=False, auto_scroll=True)
+        yield Static("", id="log-partial", markup=False)
 
     def on_mount(self) -> None:
+        # Anchored, the log stays scrolled to its end when the unfinished-line row takes a line from it.
+        self.query_one(RichLog).anchor()
         self.set_interval(FOLLOW_INTERVAL, self._poll)
 
     def show(self, sandbox: str | None) -> None:
@@ -124,11 +130,21 @@ class LogTail(Vertical):
         self._read_number += 1
         self._reading = False
         self._tailed = False
-        self.query_one(RichLog).clear()
+        self._clear_lines()
         self.query_one(Select).set_options([])
         self._set_state("")
         if sandbox is not None:
             self._list_files(sandbox)
+
+    def _clear_lines(self) -> None:
+        self.query_one(RichLog).clear()
+        self._show_partial(None)
+
+    def _show_partial(self, line: Text | None) -> None:
+        """Show ``line`` as the unfinished last line, or hide the row (None)."""
+        row = self.query_one("#log-partial", Static)
+        row.update(line if line is not None else "")
+        row.display = line is not None
 
     def _set_state(self, text: str) -> None:
         self.query_one("#log-state", Static).update(text)
@@ -165,7 +181,7 @@ class LogTail(Vertical):
             return
         self.file = event.value
         self.read_offset = 0
-        self.query_one(RichLog).clear()
+        self._clear_lines()
         self._start_tail(self.sandbox, event.value)
 
     def _start_tail(self, sandbox: str, file: str) -> None:
@@ -204,10 +220,14 @@ class LogTail(Vertical):
         log = self.query_one(RichLog)
         chunk = event.chunk
         if chunk.reset and not event.initial:
-            log.clear()
+            self._clear_lines()
             log.write(Text("(log rotated or truncated: reading from the start)", style="italic"))
-        for line in chunk.lines:
+        # An unfinished line is read again from its start next time (end_offset points there), so it is
+        # never written to the log, only shown in its row until a read returns it complete.
+        complete = chunk.lines[:-1] if chunk.partial_last else chunk.lines
+        for line in complete:
             log.write(format_log_line(event.file, line))
+        self._show_partial(format_log_line(event.file, chunk.lines[-1]) if chunk.partial_last else None)
         self.read_offset = chunk.end_offset
         note = f"{chunk.size:,} B"
         if chunk.skipped_bytes:
