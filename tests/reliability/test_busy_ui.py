@@ -22,7 +22,7 @@ from tests.reliability.support import copy_home
 from tests.reliability.ui_support import screen_text, show_sandbox
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
-from tui.app import BackendState
+from tui.header_state import BackendState
 from tui.widgets.confirm import ConfirmModal
 from tui.widgets.sandbox_table import SandboxTable
 

@@ -233,7 +233,7 @@ async def test_the_app_lists_filters_and_browses_beside_a_busy_writer(
     from tests.reliability.ui_support import goto
     from tests.reliability.ui_sweep import settle
     from tests.tui.support import make_app
-    from tui.app import BackendState
+    from tui.header_state import BackendState
     from tui.widgets.sandbox_table import SandboxTable
 
     calls: Counter[str] = Counter()

@@ -17,7 +17,8 @@ from backend.errors import DatabaseBusyError
 from backend.local import LocalBackend
 from backend.sandboxes import Sandboxes
 from tests.tui.support import copy_home, make_app, settle, static_text
-from tui.app import BackendState, BackendStatusChanged, MsbApp
+from tui.app import BackendStatusChanged, MsbApp
+from tui.header_state import BackendState
 from tui.screens.sandbox_list import SandboxListScreen
 from tui.widgets.app_header import AppHeader
 from tui.widgets.help import HelpModal

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from tui.app import HeaderState
+    from tui.header_state import HeaderState
 
 MODE_TITLES: tuple[tuple[str, str, str], ...] = (
     ("sandboxes", "1", "Sandboxes"),
