@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from backend.db.engine import catalog_name, make_engine, run_write, translate
+from backend.db.engine import catalog_name, make_engine, make_sync_writer, run_write, translate
 from backend.db.migrate import SchemaInfo, SchemaState, SchemaStatus, read_schema_info, upgrade
 from backend.db.sync_writer import RowWriter
 from backend.errors import DatabaseBusyError, DatabaseError, ReadOnlyError
@@ -144,14 +144,14 @@ class Database:
             async with self._writer.connect() as conn:
                 info = await conn.run_sync(read_schema_info)
                 await conn.rollback()
-                if info.unknown:
-                    state = SchemaState.TOO_NEW
-                elif info.pending:
-                    await conn.run_sync(upgrade, info)
-                    self.migrations_run += 1
-                    state = SchemaState.UPGRADED if existed and info.has_any_table else SchemaState.CREATED
-                else:
-                    state = SchemaState.CURRENT
+            if info.unknown:
+                state = SchemaState.TOO_NEW
+            elif info.pending:
+                await asyncio.to_thread(_migrate, path, info, self.settings.busy_timeout_secs)
+                self.migrations_run += 1
+                state = SchemaState.UPGRADED if existed and info.has_any_table else SchemaState.CREATED
+            else:
+                state = SchemaState.CURRENT
         except (DBAPIError, sqlite3.Error) as exc:
             raise translate(exc, path) from exc
         except DatabaseError:
@@ -243,3 +243,13 @@ class Database:
         """Dispose every connection; the next call opens again."""
         await self._dispose()
         self._opened = False
+
+
+def _migrate(path: Path, info: SchemaInfo, busy_timeout: float) -> None:
+    """Apply the pending migrations in this thread, on one plain connection (see ``make_sync_writer``)."""
+    engine = make_sync_writer(path, busy_timeout)
+    try:
+        with engine.connect() as conn:
+            upgrade(conn, info)
+    finally:
+        engine.dispose()
