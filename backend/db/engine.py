@@ -33,6 +33,9 @@ MAX_DELAY = 0.500
 
 EngineMode = Literal["write", "read", "read_only"]
 
+#: Memory-mapped I/O for readers (bytes).
+READ_MMAP_SIZE = 256 * 1024 * 1024
+
 
 def sqlite_uri(path: Path, mode: str) -> str:
     """A ``file:`` URI for ``path`` (percent-encoded, so odd names are safe) with ``mode``."""
@@ -142,7 +145,7 @@ def _install_listeners(engine: Engine, mode: EngineMode, busy_timeout: float) ->
             cursor.execute("PRAGMA foreign_keys = ON")
             if mode != "write":
                 # Unindexed sorts scan the whole sandbox table; memory-mapped reads halve that cost.
-                cursor.execute("PRAGMA mmap_size = 268435456")
+                cursor.execute(f"PRAGMA mmap_size = {READ_MMAP_SIZE}")
         finally:
             cursor.close()
 
