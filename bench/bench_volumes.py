@@ -31,7 +31,7 @@ from pathlib import Path
 from backend.local import LocalBackend
 from backend.volume_models import VolumeConfig
 from backend.volumes import _labels_from_json
-from bench.common import Result
+from bench.common import Result, measure
 
 SDK_SCRIPT = r"""
 import asyncio, json, statistics, sys, time
@@ -177,13 +177,7 @@ def _bare_scan(folder: Path, repeat: int) -> float:
                         total += entry.stat(follow_symlinks=False).st_size
         return total
 
-    walk()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        walk()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return measure(walk, repeat=repeat)
 
 
 def run(workdir: Path, quick: bool) -> list[Result]:
