@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -71,13 +72,22 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+_PID_MAX = 2**31 - 1
+
+
+def pid_alive(pid: int) -> bool:
+    """``kill(pid, 0)`` succeeds or fails with EPERM, as microsandbox checks. Pids <= 0 (which would
+    signal a process group) and pids beyond the kernel's range count as not alive."""
+    if pid <= 0 or pid > _PID_MAX:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    except OSError as exc:
+        return exc.errno == errno.EPERM
     return True
 
 
@@ -92,7 +102,7 @@ def _remove_stale_temps(path: Path) -> None:
         if not name.startswith(prefix):
             continue
         pid = name[len(prefix):]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             try:
                 os.unlink(path.parent / name)
             except OSError:

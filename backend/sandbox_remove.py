@@ -24,9 +24,9 @@ from backend.errors import (
     SandboxRemoveError,
     SandboxStillRunningError,
 )
+from backend.fileio import pid_alive
 from backend.sandbox_models import ACTIVE_STATUSES, KNOWN_STATUSES
 from backend.sandbox_names import validate_sandbox_name
-from backend.sandbox_rows import pid_alive
 
 if TYPE_CHECKING:
     from backend.local import LocalBackend

@@ -6,12 +6,11 @@ Nothing here raises on odd data: each oddity becomes a ``problems`` line on its 
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from backend.fileio import pid_alive
 from backend.sandbox_models import (
     ACTIVE_STATUSES,
     KNOWN_STATUSES,
@@ -27,23 +26,6 @@ from backend.timefmt import parse_ts
 _KNOWN = frozenset(KNOWN_STATUSES)
 _RUN_STATUSES = frozenset(RUN_STATUSES)
 _REASONS = frozenset(TERMINATION_REASONS)
-_PID_MAX = 2**31 - 1
-
-
-def pid_alive(pid: int) -> bool:
-    """``kill(pid, 0)`` succeeds or fails with EPERM, as microsandbox checks. Pids <= 0 (which would
-    signal a process group) and pids beyond the kernel's range count as not alive."""
-    if pid <= 0 or pid > _PID_MAX:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    return True
 
 
 def fast_ts(text: str) -> datetime | None:

@@ -65,6 +65,18 @@ def layout_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[
     return [c.width if c.width is not None else shares[id(c)] for c in columns]
 
 
+class TableMessage(Message):
+    """A message about one :class:`VirtualTable`; ``control`` lets handlers select it by id."""
+
+    def __init__(self, table: VirtualTable[Any]) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> VirtualTable[Any]:
+        return self.table
+
+
 class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     """A virtual table over ``total`` rows fetched page by page from a loader."""
 
@@ -105,43 +117,28 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     cursor_row: reactive[int] = reactive(0, init=False)
     """Index of the selected row."""
 
-    class CursorMoved(Message):
+    class CursorMoved(TableMessage):
         """The selection moved (``row`` is None while that row is still loading)."""
 
         def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.index = index
             self.row = row
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class Activated(Message):
+    class Activated(TableMessage):
         """Enter or a double click on a row."""
 
         def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.index = index
             self.row = row
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class HeaderClicked(Message):
+    class HeaderClicked(TableMessage):
         """A click on a column header."""
 
         def __init__(self, table: VirtualTable[Any], column: Column) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column = column
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
 
     class PageLoaded(Message):
         """A page arrived from the loader (posted by the fetch worker)."""
@@ -152,29 +149,19 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
             self.page = page
             self.rows = rows
 
-    class LoadFailed(Message):
+    class LoadFailed(TableMessage):
         """The loader raised; the owner decides whether to retry (:meth:`VirtualTable.retry`)."""
 
         def __init__(self, table: VirtualTable[Any], error: BaseException) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.error = error
 
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
-
-    class DataShown(Message):
+    class DataShown(TableMessage):
         """The rows on screen are all loaded (or the table is empty) for the current generation."""
 
         def __init__(self, table: VirtualTable[Any], generation: int) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.generation = generation
-
-        @property
-        def control(self) -> VirtualTable[Any]:
-            return self.table
 
     def __init__(
         self,
