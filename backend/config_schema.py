@@ -72,7 +72,11 @@ def map_value_model(annotation: Any) -> type[BaseModel] | None:
 @functools.cache
 def _attribute_docs(module_name: str) -> dict[str, dict[str, str]]:
     docs: dict[str, dict[str, str]] = {}
-    for node in ast.walk(ast.parse(inspect.getsource(sys.modules[module_name]))):
+    try:
+        source = inspect.getsource(sys.modules[module_name])
+    except (OSError, TypeError, KeyError):  # installed without sources: the form shows no help
+        return docs
+    for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.ClassDef):
             continue
         fields = docs.setdefault(node.name, {})

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend import LocalBackend
-from backend.config import LocalConfig, read_config_file
+from backend.config import read_config_file
 from backend.config_changes import (
     check_text,
     document_changes,
@@ -71,6 +71,23 @@ def test_form_covers_every_scalar_field_of_the_models_with_its_docs() -> None:
     hosts = {spec.path[3:]: spec for spec in host_field_specs("ghcr.io")}
     assert hosts[("auth",)].kind == "toggle" and hosts[("insecure",)].kind == "switch"
     assert hosts[("auth", "store")].choices == ("keyring",)
+
+
+def test_without_module_sources_the_form_has_no_help_but_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    import backend.config_schema as schema
+
+    def no_source(obj: object) -> str:
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(schema.inspect, "getsource", no_source)
+    schema._attribute_docs.cache_clear()
+    schema.spec_for.cache_clear()
+    try:
+        spec = spec_for(("sandbox_defaults", "cpus"))
+        assert spec is not None and spec.help == "" and (spec.minimum, spec.maximum) == (0, 255)
+    finally:
+        schema._attribute_docs.cache_clear()
+        schema.spec_for.cache_clear()
 
 
 def test_display_path_quotes_host_names() -> None:
