@@ -12,7 +12,7 @@ from backend.ambient import (
     swap_default_backend,
     with_backend,
 )
-from backend.config import (
+from backend.config.model import (
     LocalConfig,
     load_persisted_config_or_default,
     read_config_file,
@@ -30,10 +30,10 @@ from backend.errors import (
 )
 from backend.local import BackendKind, LocalBackend, LocalBackendBuilder
 from backend.paths import config_path, resolve_home
-from backend.sandbox_models import SandboxDetail, SandboxPage, SandboxQuery, SandboxRow
-from backend.sandboxes import Sandboxes
-from backend.volume_models import FsEntry, FsMetadata, VolumeConfig, VolumeInfo
-from backend.volumes import Volumes
+from backend.sandboxes.models import SandboxDetail, SandboxPage, SandboxQuery, SandboxRow
+from backend.sandboxes.service import Sandboxes
+from backend.volumes.models import FsEntry, FsMetadata, VolumeConfig, VolumeInfo
+from backend.volumes.service import Volumes
 
 __all__ = [
     "KNOWN_VERSIONS",

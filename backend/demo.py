@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.config import dumps_config, write_config_text
+from backend.config.model import dumps_config, write_config_text
 from backend.db import tables
 from backend.local import LocalBackend
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 
 #: The instant the pictures, snapshots and benchmarks are built for.
 DEMO_NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from backend.local import LocalBackend
-from backend.sandbox_models import SandboxQuery
-from backend.sandbox_parse import parse_config_for_row
-from backend.sandbox_sql import Cursor, page_sql, runs_sql
+from backend.sandboxes.models import SandboxQuery
+from backend.sandboxes.parse import parse_config_for_row
+from backend.sandboxes.sql import Cursor, page_sql, runs_sql
 from bench.common import Result, measure, measure_async
 
 PAGE = 100

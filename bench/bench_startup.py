@@ -27,7 +27,7 @@ from pathlib import Path
 
 from backend.demo import DEMO_NOW, add_bulk_sandboxes
 from backend.local import LocalBackend
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 from bench.common import Result
 
 TIMEOUT_S = 120.0

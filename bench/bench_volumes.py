@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 from backend.local import LocalBackend
-from backend.volume_models import VolumeConfig
-from backend.volumes import _labels_from_json
+from backend.volumes.models import VolumeConfig
+from backend.volumes.service import _labels_from_json
 from bench.common import Result, measure
 
 SDK_SCRIPT = r"""

@@ -31,7 +31,7 @@ def main() -> None:
     if connection is not None:
         run_on(connection)
         return
-    from backend.config import LocalConfig
+    from backend.config.model import LocalConfig
 
     url = context.config.get_main_option("sqlalchemy.url") or f"sqlite:///{LocalConfig().db_path()}"
     engine = create_engine(url)

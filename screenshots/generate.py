@@ -60,7 +60,7 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 async def _select(pilot: Pilot[Any], name: str) -> None:
-    from tui.widgets.sandbox_table import SandboxTable
+    from tui.screens.sandboxes.table import SandboxTable
 
     await settle(pilot)
     table = pilot.app.screen.query_one(SandboxTable)
@@ -122,12 +122,12 @@ SHOTS: tuple[Shot, ...] = (
     Shot("sandboxes-filter-80x24", (80, 24), steps=_filter),
     Shot("sandbox-remove-80x24", (80, 24), steps=_remove),
     Shot("sandboxes-help-80x24", (80, 24), steps=_help),
-    Shot("volumes-80x24", (80, 24), screen="volumes", needs="tui.screens.volume_browser"),
-    Shot("volumes-120x40", (120, 40), screen="volumes", needs="tui.screens.volume_browser"),
+    Shot("volumes-80x24", (80, 24), screen="volumes", needs="tui.screens.volumes.screen"),
+    Shot("volumes-120x40", (120, 40), screen="volumes", needs="tui.screens.volumes.screen"),
     Shot("volume-files-80x24", (80, 24), screen="volumes", steps=_volume_files),
     Shot("volume-files-120x40", (120, 40), screen="volumes", steps=_volume_files),
-    Shot("config-80x24", (80, 24), screen="config", needs="tui.screens.config_editor"),
-    Shot("config-120x40", (120, 40), screen="config", needs="tui.screens.config_editor"),
+    Shot("config-80x24", (80, 24), screen="config", needs="tui.screens.config.screen"),
+    Shot("config-120x40", (120, 40), screen="config", needs="tui.screens.config.screen"),
 )
 
 

@@ -34,10 +34,10 @@ from tui import clipboard
 from tui.format import printable
 from tui.header_state import BackendState, HeaderState, schema_label
 from tui.homes import HomeChoice
-from tui.screens.config_messages import ConfigFileChanged
+from tui.screens.config.messages import ConfigFileChanged
 from tui.widgets.app_header import MODE_TITLES, AppHeader
-from tui.widgets.help import HelpModal
-from tui.widgets.home_switcher import HomeSwitcher, HomeSwitchingScreen
+from tui.modals.help import HelpModal
+from tui.modals.home_switcher import HomeSwitcher, HomeSwitchingScreen
 
 T = TypeVar("T")
 
@@ -55,20 +55,20 @@ BUSY_MAX_DELAY = 8.0
 
 
 def _sandbox_list_screen() -> Screen[Any]:
-    from tui.screens.sandbox_list import SandboxListScreen
+    from tui.screens.sandboxes.screen import SandboxListScreen
 
     return SandboxListScreen()
 
 
 def _volume_browser_screen() -> Screen[Any]:
-    from tui.screens.volume_browser import VolumeBrowserScreen  # type: ignore[import-not-found,unused-ignore]
+    from tui.screens.volumes.screen import VolumeBrowserScreen  # type: ignore[import-not-found,unused-ignore]
 
     screen: Screen[Any] = VolumeBrowserScreen()
     return screen
 
 
 def _config_editor_screen() -> Screen[Any]:
-    from tui.screens.config_editor import ConfigEditorScreen
+    from tui.screens.config.screen import ConfigEditorScreen
 
     return ConfigEditorScreen()
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.config import (
+from backend.config.model import (
     LocalConfig,
     RegistryAuthEntry,
     dumps_config,
@@ -24,7 +24,7 @@ from backend.config import (
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError
 from backend.paths import config_path, resolve_home
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 
 def parse(text: str) -> LocalConfig:

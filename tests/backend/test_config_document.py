@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend import LocalBackend
-from backend.config import read_config_file
-from backend.config_changes import (
+from backend.config.model import read_config_file
+from backend.config.changes import (
     check_text,
     document_changes,
     expected_fingerprint_of,
@@ -25,7 +25,7 @@ from backend.config_changes import (
     undo_config_save,
     unified_diff,
 )
-from backend.config_document import (
+from backend.config.document import (
     MISSING,
     ConfigDocument,
     display_path,
@@ -74,7 +74,7 @@ def test_form_covers_every_scalar_field_of_the_models_with_its_docs() -> None:
 
 
 def test_without_module_sources_the_form_has_no_help_but_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
-    import backend.config_schema as schema
+    import backend.config.schema as schema
 
     def no_source(obj: object) -> str:
         raise OSError("could not get source code")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from backend import LocalBackend
-from backend.config_changes import save_config_text
+from backend.config.changes import save_config_text
 
 VERSIONS = 7
 MIN_ROUNDS = 100

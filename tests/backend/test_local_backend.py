@@ -24,7 +24,7 @@ from backend import (
     swap_default_backend,
     with_backend,
 )
-from backend.config import RegistryEntry
+from backend.config.model import RegistryEntry
 from backend.errors import ConfigParseError, DatabaseBusyError, DatabaseError, ReadOnlyError
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,8 +32,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 def test_backend_never_imports_textual_or_tui() -> None:
     code = (
-        "import sys, backend, backend.local, backend.config, backend.db.database, backend.volumes, "
-        "backend.sandboxes, backend.ambient\n"
+        "import sys, backend, backend.local, backend.config.model, backend.db.database, backend.volumes.service, "
+        "backend.sandboxes.service, backend.ambient\n"
         "import pkgutil, importlib\n"
         "for m in pkgutil.walk_packages(backend.__path__, 'backend.'): importlib.import_module(m.name)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui'))\n"

@@ -15,7 +15,7 @@ from backend import KNOWN_VERSIONS, LocalBackend, SchemaState
 from backend.db.migrate import alembic_config
 from backend.errors import DatabaseError, ReadOnlyError
 
-REFERENCE_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "reference" / "schema.sql"
+REFERENCE_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "reference" / "schema.sql"
 SEED_TABLES = [
     "config", "image_ref", "layer", "maintenance_lease", "manifest", "manifest_layer", "run", "sandbox",
     "sandbox_labels", "sandbox_rootfs", "snapshot_index", "volume", "volume_attach",

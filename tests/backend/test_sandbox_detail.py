@@ -10,9 +10,9 @@ import pytest
 
 from backend import LocalBackend
 from backend.errors import InvalidSandboxNameError, SandboxNotFoundError
-from backend.sandbox_parse import MASK
-from backend.sandboxes import Sandboxes
-from tests.backend.test_sandbox_support import add_run, add_sandbox, db_file, make_config
+from backend.sandboxes.parse import MASK
+from backend.sandboxes.service import Sandboxes
+from tests.backend.sandbox_helpers import add_run, add_sandbox, db_file, make_config
 
 
 @pytest.fixture

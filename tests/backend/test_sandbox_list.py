@@ -10,9 +10,9 @@ import pytest
 
 from backend import LocalBackend
 from backend.errors import InvalidCursorError, InvalidQueryError
-from backend.sandbox_models import KNOWN_STATUSES, TERMINATION_REASONS, SandboxQuery, SandboxRow, SandboxSort
-from backend.sandboxes import Sandboxes
-from tests.backend.test_sandbox_support import (
+from backend.sandboxes.models import KNOWN_STATUSES, TERMINATION_REASONS, SandboxQuery, SandboxRow, SandboxSort
+from backend.sandboxes.service import Sandboxes
+from tests.backend.sandbox_helpers import (
     add_run,
     add_sandbox,
     db_file,

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from backend import LocalBackend, sandbox_logs
+from backend import LocalBackend
+from backend.sandboxes import logs as sandbox_logs
 from backend.errors import InvalidQueryError, InvalidSandboxNameError, LogFileNotFoundError, LogReadError
-from backend.sandboxes import Sandboxes
+from backend.sandboxes.service import Sandboxes
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from backend.errors import (
     SandboxRemoveError,
     SandboxStillRunningError,
 )
-from backend.sandboxes import Sandboxes
-from tests.backend.test_sandbox_support import add_run, add_sandbox, db_file, query_all
+from backend.sandboxes.service import Sandboxes
+from tests.backend.sandbox_helpers import add_run, add_sandbox, db_file, query_all
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ async def test_folder_that_cannot_be_moved_leaves_everything(
     add_sandbox(db, "locked")
     folder = make_folder(backend, "locked")
     # Occupy the name the folder would be moved to, so the rename fails (works as root too).
-    monkeypatch.setattr("backend.sandbox_remove.secrets.token_hex", lambda _n: "fixed")
+    monkeypatch.setattr("backend.sandboxes.remove.secrets.token_hex", lambda _n: "fixed")
     blocker = backend.sandboxes_dir() / ".locked.removing-fixed"
     (blocker / "inside").mkdir(parents=True)
     with pytest.raises(SandboxRemoveError, match="could not be moved aside .*nothing was removed"):
@@ -167,7 +167,7 @@ async def test_folder_left_after_commit_is_reported_with_its_path(
     def refuse(path: Path) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("backend.sandbox_remove._delete_tree", refuse)
+    monkeypatch.setattr("backend.sandboxes.remove._delete_tree", refuse)
     with pytest.raises(SandboxRemoveError, match=r"removed from the catalog.*delete `.*\.sticky\.removing-"):
         await sandboxes.remove("sticky")
     assert query_all(db, "SELECT count(*) FROM sandbox") == [(0,)]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.usage import ChildSize, UsageProgress, child_sizes, scan_usage
-from backend.volume_models import VolumeConfig
+from backend.volumes.usage import ChildSize, UsageProgress, child_sizes, scan_usage
+from backend.volumes.models import VolumeConfig
 
 
 def make_tree(root: Path, dirs: int = 5, files: int = 40) -> None:
@@ -117,7 +117,7 @@ def test_unreadable_folders_are_counted_as_errors(tmp_path: Path, monkeypatch: p
             raise PermissionError(13, "Permission denied")
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("backend.usage.os.open", deny)
+    monkeypatch.setattr("backend.volumes.usage.os.open", deny)
     usage = scan_usage(tmp_path / "t")
     assert usage.complete and usage.errors == 1
     assert usage.error_samples == ("/d1: Permission denied",)

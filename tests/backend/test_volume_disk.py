@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from backend import LocalBackend, disk_image
+from backend import LocalBackend
+from backend.volumes import disk_image
 from backend.errors import (
     DiskImageError,
     FsIsADirectoryError,
@@ -19,7 +20,7 @@ from backend.errors import (
     FsUnsupportedError,
     ToolMissingError,
 )
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mkfs.ext4", path=os.environ.get("PATH", "") + ":" + disk_image.SBIN) is None

@@ -28,9 +28,9 @@ from backend.errors import (
     PathTraversalError,
     VolumeFolderMissingError,
 )
-from backend.volume_fs import VolumeRoot
-from backend.volume_models import VolumeConfig
-from backend.volumes import Volumes
+from backend.volumes.fs import VolumeRoot
+from backend.volumes.models import VolumeConfig
+from backend.volumes.service import Volumes
 
 
 @pytest.fixture
@@ -336,7 +336,7 @@ async def test_permission_errors_from_the_os_are_typed(vol: Volumes, monkeypatch
             raise PermissionError(13, "Permission denied")
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("backend.volume_io.os.open", deny)
+    monkeypatch.setattr("backend.volumes.fdio.os.open", deny)
     with pytest.raises(FsPermissionError, match="cannot read `/secret` in volume `vol`.*permission denied"):
         await vol.fs_read("vol", "secret")
 

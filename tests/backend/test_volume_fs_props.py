@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.errors import BackendError, PathTraversalError
-from backend.volume_fs import VolumeRoot
-from backend.volume_paths import split_path
+from backend.volumes.fs import VolumeRoot
+from backend.volumes.paths import split_path
 
 SECRET = b"OUTSIDE-SECRET"
 COMPONENTS = ["..", ".", "", "a", "b", "c", "out", "up", "dangle", "abs", "self", "file", "secret", "vol",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 
 
 def named(name: str, guest: str, readonly: bool | None = None, legacy: bool = False) -> dict[str, object]:
@@ -91,7 +91,7 @@ async def test_an_unlistable_volumes_folder_degrades_only_the_orphan_scan(
     def refuse(path: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("backend.volume_xref.os.scandir", refuse)
+    monkeypatch.setattr("backend.volumes.xref.os.scandir", refuse)
     refs = await backend.volumes().cross_refs()
     assert refs.orphan_scan_error is not None and "Permission denied" in refs.orphan_scan_error
     v = refs.for_volume("v")

@@ -27,7 +27,7 @@ from backend.errors import (
     VolumeRemoveError,
     VolumeStorageError,
 )
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 
 MIB = 1024 * 1024
 
@@ -154,7 +154,7 @@ async def test_smallest_disk_the_reference_accepts_works(backend: LocalBackend) 
 async def test_missing_mkfs_is_a_clear_error_and_leaves_nothing(backend: LocalBackend, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr("backend.disk_image.SBIN", str(tmp_path / "empty"))
+    monkeypatch.setattr("backend.volumes.disk_image.SBIN", str(tmp_path / "empty"))
     with pytest.raises(ToolMissingError, match="`mkfs.ext4` is not installed.*e2fsprogs"):
         await backend.volumes().create(VolumeConfig.disk("d", capacity_mib=100))
     assert rows(backend.home()) == []
@@ -185,7 +185,7 @@ async def test_an_unwritable_volumes_folder_is_a_typed_error(backend: LocalBacke
             raise PermissionError(13, "Permission denied")
         real_mkdir(path, *args, **kwargs)
 
-    monkeypatch.setattr("backend.volume_storage.os.mkdir", refuse)
+    monkeypatch.setattr("backend.volumes.storage.os.mkdir", refuse)
     config = VolumeConfig.disk("v", capacity_mib=100) if kind == "disk" else VolumeConfig("v")
     with pytest.raises(VolumeStorageError, match="cannot create volume `v`: .*Permission denied; check that"):
         await backend.volumes().create(config)
@@ -339,7 +339,7 @@ async def test_a_folder_that_cannot_be_moved_aside_keeps_everything(backend: Loc
     def refuse(src: object, dst: object, **_: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("backend.volumes.os.rename", refuse)
+    monkeypatch.setattr("backend.volumes.service.os.rename", refuse)
     with pytest.raises(VolumeRemoveError, match="cannot be moved aside.*nothing was changed") as caught:
         await backend.volumes().remove("busy")
     assert caught.value.row_removed is False

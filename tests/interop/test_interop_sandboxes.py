@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from backend import LocalBackend
-from backend.sandbox_models import SandboxQuery
-from backend.sandbox_parse import MASK
+from backend.sandboxes.models import SandboxQuery
+from backend.sandboxes.parse import MASK
 from tests.interop.conftest import SdkRunner
 
 pytestmark = [

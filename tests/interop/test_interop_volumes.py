@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.volume_models import VolumeConfig, VolumeInfo
+from backend.volumes.models import VolumeConfig, VolumeInfo
 from tests.interop.conftest import SdkRunner
 
 pytestmark = pytest.mark.interop

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from textual.widgets import RichLog
 
-from backend.sandboxes import Sandboxes
+from backend.sandboxes.service import Sandboxes
 from tests.reliability.badfiles import (
     BAD_UTF8,
     CASES,
@@ -31,8 +31,8 @@ from tests.reliability.ui_support import goto, raw_controls, screen_text, show_s
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.app import MsbApp
-from tui.widgets import log_tail
-from tui.widgets.log_tail import LogTail
+from tui.screens.sandboxes import log_tail
+from tui.screens.sandboxes.log_tail import LogTail
 
 #: Where each damage must be explained: (screen, sandbox whose logs to show or None, pattern).
 SHOWN: dict[str, list[tuple[str, str | None, str]]] = {

@@ -23,8 +23,8 @@ from tests.reliability.ui_support import screen_text, show_sandbox
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.header_state import BackendState
-from tui.widgets.confirm import ConfirmModal
-from tui.widgets.sandbox_table import SandboxTable
+from tui.modals.confirm import ConfirmModal
+from tui.screens.sandboxes.table import SandboxTable
 
 
 @asynccontextmanager

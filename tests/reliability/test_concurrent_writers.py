@@ -33,7 +33,7 @@ from backend.errors import (
     VolumeFolderMissingError,
     VolumeNotFoundError,
 )
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DRIVER = ROOT / "tests" / "interop" / "sdk_driver.py"
@@ -184,7 +184,7 @@ async def test_a_lock_held_past_the_busy_timeout_is_reported_then_cleared(home: 
     sandbox remove fail with "database busy" and leave nothing half done; once the lock goes, both work."""
     (home / "config.json").write_text('{"database": {"busy_timeout_secs": 0}}')
     backend = await LocalBackend.new()
-    from tests.backend.test_sandbox_support import add_sandbox
+    from tests.backend.sandbox_helpers import add_sandbox
 
     add_sandbox(home / "db" / "msb.db", "old", status="Stopped")
     (home / "sandboxes" / "old" / "logs").mkdir(parents=True)
@@ -226,15 +226,15 @@ async def test_the_app_lists_filters_and_browses_beside_a_busy_writer(
 ) -> None:
     """The same writer against the running app: the sandbox list auto-refreshes every 0.2 s under a
     label filter, then the volume list is rescanned and a writer's volume opened while they come and go."""
-    from backend.sandboxes import Sandboxes
-    from backend.volume_fs import VolumeRoot
-    from backend.volumes import Volumes
+    from backend.sandboxes.service import Sandboxes
+    from backend.volumes.fs import VolumeRoot
+    from backend.volumes.service import Volumes
     from tests.reliability.support import copy_home
     from tests.reliability.ui_support import goto
     from tests.reliability.ui_sweep import settle
     from tests.tui.support import make_app
     from tui.header_state import BackendState
-    from tui.widgets.sandbox_table import SandboxTable
+    from tui.screens.sandboxes.table import SandboxTable
 
     calls: Counter[str] = Counter()
     for owner, name in ((Sandboxes, "window"), (Sandboxes, "count"), (Volumes, "list"),

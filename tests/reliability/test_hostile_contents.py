@@ -29,8 +29,8 @@ from tests.reliability.ui_support import RAW_CONTROLS, goto, raw_controls, scree
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tests.tui.volume_browser_helpers import listed, loaded, previewed, select
-from tui.widgets import volume_open
-from tui.widgets.log_tail import LogTail
+from tui.screens.volumes import external
+from tui.screens.sandboxes.log_tail import LogTail
 
 SECRET = b"TOP-SECRET-OUTSIDE-THE-VOLUME"
 ESCAPES = {
@@ -82,7 +82,7 @@ def hostile_home(reliability_template: Path, tmp_path: Path) -> Iterator[tuple[P
 
 def add_hostile_rows(home: Path) -> None:
     """A sandbox and a volume row whose free text carries escape sequences (as another tool may write)."""
-    from tests.backend.test_sandbox_support import make_config
+    from tests.backend.sandbox_helpers import make_config
 
     config = make_config("evil-labels", labels={"note": ESCAPES["title"], ESCAPES["c1"]: "key"},
                          env=[{"key": "PS1", "value": ESCAPES["clear"]}],
@@ -174,8 +174,8 @@ async def test_browsing_hostile_entries_never_leaks_blocks_or_prints_raw(
     add_hostile_rows(home)
     before = snapshot(home)
     launches = Launches()
-    monkeypatch.setattr(volume_open, "run_suspended", launches)
-    monkeypatch.setattr("tui.widgets.volume_folder.PREVIEW_DELAY_SECS", 0.01)  # no typing-speed debounce
+    monkeypatch.setattr(external, "run_suspended", launches)
+    monkeypatch.setattr("tui.screens.volumes.folder.PREVIEW_DELAY_SECS", 0.01)  # no typing-speed debounce
     monkeypatch.setenv("PAGER", "pager")
     app = make_app(home, read_only=True, initial_screen="volumes")
     visited = 0
@@ -234,7 +234,7 @@ MARKUP_SANDBOX, MARKUP_VOLUME = "markup-sbx", "mk[red]vol"
 def add_markup_rows(home: Path) -> None:
     """Catalog rows, log and volume files and a config host whose text is markup (as another tool or
     person may write it)."""
-    from tests.backend.test_sandbox_support import OPTIONS, add_run, add_sandbox, make_config
+    from tests.backend.sandbox_helpers import OPTIONS, add_run, add_sandbox, make_config
 
     config = make_config(MARKUP_SANDBOX, labels={MARKUP["style"]: MARKUP["close"], "link": MARKUP["link"]},
                          env=[{"key": "PS1", "value": "[bold]b[/]"}],

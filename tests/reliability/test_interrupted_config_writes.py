@@ -1,6 +1,6 @@
 """A config.json save that fails or is killed at any step leaves the old or the new file, never a torn one.
 
-The save path is the editor's (:func:`backend.config_changes.save_config_text`: validation, a
+The save path is the editor's (:func:`backend.config.changes.save_config_text`: validation, a
 ``config.json.bak`` of the previous file, then an atomic replace). Each test counts the system calls of
 one clean save, then repeats the save once per call with that call failing (EIO, or ENOSPC for
 ``write``) or with the process killed (SIGKILL) just before it. ``tests/backend/test_config_save_crash.py``
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend, fileio
-from backend.config_changes import save_config_text
+from backend.config.changes import save_config_text
 from backend.errors import ConfigWriteError
 from tests.reliability.support import FaultPlan, FaultyOs, watched
 

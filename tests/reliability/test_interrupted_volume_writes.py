@@ -22,14 +22,14 @@ from backend import LocalBackend
 from backend.db import sync_writer
 from backend.db.database import Database
 from backend.errors import BackendError, DatabaseError
-from backend.volume_models import VolumeConfig
-from tests.backend.test_sandbox_support import add_sandbox, query_all
+from backend.volumes.models import VolumeConfig
+from tests.backend.sandbox_helpers import add_sandbox, query_all
 from tests.reliability.support import FaultPlan, FaultyOs, InjectedFault
 
 #: The OS calls the volume code makes that change or open something. ``close`` is left out: on Linux it
 #: always releases the descriptor, and these descriptors (locks, a fresh image) hold no unwritten data.
 WATCHED = ("mkdir", "open", "rename", "rmdir", "unlink", "ftruncate")
-FAULT_MODULES = ("backend.volumes", "backend.volume_storage", "backend.disk_image")
+FAULT_MODULES = ("backend.volumes.service", "backend.volumes.storage", "backend.volumes.disk_image")
 
 
 def volume_state(home: Path, name: str) -> str:

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from backend import LocalBackend
-from backend.config_changes import SavedConfig, save_config_text, undo_save
+from backend.config.changes import SavedConfig, save_config_text, undo_save
 from backend.errors import ReadOnlyError
-from backend.sandboxes import Sandboxes
-from backend.volume_fs import VolumeRoot
-from backend.volume_models import VolumeConfig
-from backend.volumes import Volumes
+from backend.sandboxes.service import Sandboxes
+from backend.volumes.fs import VolumeRoot
+from backend.volumes.models import VolumeConfig
+from backend.volumes.service import Volumes
 from tests.reliability.support import assert_unchanged, snapshot
 from tests.reliability.sweep import read_everything
 

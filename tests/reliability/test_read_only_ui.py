@@ -35,8 +35,8 @@ from tests.reliability.ui_sweep import (
 from tests.tui.support import make_app
 from tests.tui.volume_browser_helpers import listed
 from tui.app import MsbApp
-from tui.screens.sandbox_list import SandboxListScreen
-from tui.widgets.sandbox_table import SandboxTable
+from tui.screens.sandboxes.screen import SandboxListScreen
+from tui.screens.sandboxes.table import SandboxTable
 
 Prepare = Callable[[], Awaitable[None]]
 

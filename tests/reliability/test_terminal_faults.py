@@ -30,14 +30,14 @@ from textual.geometry import Size
 
 from backend.demo import DEMO_NOW, add_bulk_sandboxes
 from backend.local import LocalBackend
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 from tests.reliability.support import copy_home
 from tests.reliability.ui_support import goto, screen_text, show_sandbox
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.app import MsbApp
-from tui.widgets.confirm import ConfirmModal
-from tui.widgets.help import HelpModal
+from tui.modals.confirm import ConfirmModal
+from tui.modals.help import HelpModal
 
 ROOT = Path(__file__).resolve().parents[2]
 STORM_BURSTS = 4  # per screen

@@ -13,9 +13,9 @@ from textual.widgets import TabbedContent
 
 from tests.reliability.ui_sweep import settle
 from tui.app import MsbApp
-from tui.widgets.confirm import ConfirmModal
-from tui.widgets.sandbox_detail import SandboxDetailPanel
-from tui.widgets.sandbox_table import SandboxTable
+from tui.modals.confirm import ConfirmModal
+from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.table import SandboxTable
 
 #: C0 controls (but newline), DEL and C1 controls: none may reach the terminal as text.
 RAW_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")

@@ -29,14 +29,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from backend import config, config_changes
-from backend.sandboxes import Sandboxes
-from backend.volume_fs import VolumeRoot
-from backend.volumes import Volumes
+from backend.config import changes as config_changes
+from backend.config import model as config
+from backend.sandboxes.service import Sandboxes
+from backend.volumes.fs import VolumeRoot
+from backend.volumes.service import Volumes
 from tests.reliability.support import Entry, diff, snapshot
 from tui.app import MsbApp
 from tui.guard import MUTATING_ACTIONS, is_mutating
-from tui.widgets import volume_open
+from tui.screens.volumes import external
 
 #: Actions that end or leave the session under test (the sweep drives modes itself) or open the
 #: command palette, whose entries are the bindings run here anyway.
@@ -93,7 +94,7 @@ def install_spies(monkeypatch: pytest.MonkeyPatch, report: SweepReport, current:
                 handle.write(b"edited by the sweep\n")
         return 0
 
-    monkeypatch.setattr(volume_open, "run_suspended", launch)
+    monkeypatch.setattr(external, "run_suspended", launch)
     monkeypatch.setenv("EDITOR", "sweep-editor")
     monkeypatch.setenv("PAGER", "sweep-pager")
     monkeypatch.delenv("VISUAL", raising=False)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.backend.test_sandbox_support import make_config
+from tests.backend.sandbox_helpers import make_config
 
 KEEP = 3
 DELAYS = (0.010, 0.020, 0.040, 0.080, 0.160, 0.320, 0.500)

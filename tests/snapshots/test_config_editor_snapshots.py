@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from tests.tui.config_editor_helpers import SAMPLE, make_app, settle, type_into
-from tui.screens.config_editor import ConfigEditorScreen
+from tui.screens.config.screen import ConfigEditorScreen
 
 INVALID = SAMPLE.replace('"memory_mib": 1024', '"memory_mib": 1024,\n    "cpus": 300')
 MALFORMED = '{\n  "metrics": {\n    "capacity": 10\n  },,\n  "profiles": {}\n}\n'

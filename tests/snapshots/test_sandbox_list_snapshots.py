@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
 from tests.tui.support import make_app, settle
-from tui.widgets.sandbox_detail import SandboxDetailPanel
-from tui.widgets.sandbox_table import SandboxTable
+from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.table import SandboxTable
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.tui.support import make_app, settle
-from tui.screens.config_messages import ConfigFileChanged
+from tui.screens.config.messages import ConfigFileChanged
 
 
 async def test_header_drops_the_config_error_after_a_save(demo_home: Path) -> None:

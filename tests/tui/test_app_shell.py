@@ -15,14 +15,14 @@ from textual.widgets import Label, Tooltip
 
 from backend.errors import DatabaseBusyError
 from backend.local import LocalBackend
-from backend.sandboxes import Sandboxes
+from backend.sandboxes.service import Sandboxes
 from tests.tui.support import copy_home, make_app, settle, static_text
 from tui.app import BackendStatusChanged, MsbApp
 from tui.header_state import BackendState
-from tui.screens.sandbox_list import SandboxListScreen
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.widgets.app_header import AppHeader
-from tui.widgets.help import HelpModal
-from tui.widgets.sandbox_table import SandboxTable
+from tui.modals.help import HelpModal
+from tui.screens.sandboxes.table import SandboxTable
 
 
 class ProbeScreen(Screen[None]):
@@ -113,7 +113,7 @@ async def test_enter_on_a_named_mount_opens_the_volume(demo_home: Path) -> None:
 
     from textual.widgets import OptionList, TabbedContent
 
-    from tui.widgets.sandbox_detail import SandboxDetailPanel
+    from tui.screens.sandboxes.detail import SandboxDetailPanel
 
     app = make_app(demo_home, app_class=ProbeApp)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -288,7 +288,7 @@ async def test_a_busy_list_query_retries(demo_home: Path, monkeypatch: pytest.Mo
         return await real_count(self, query)
 
     monkeypatch.setattr(Sandboxes, "count", flaky_count)
-    monkeypatch.setattr("tui.screens.sandbox_list.BUSY_RETRY_SECS", 0.05)
+    monkeypatch.setattr("tui.screens.sandboxes.screen.BUSY_RETRY_SECS", 0.05)
     app = make_app(demo_home)
     async with app.run_test(size=(80, 24)) as pilot:
         import asyncio

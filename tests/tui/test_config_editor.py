@@ -7,8 +7,8 @@ from pathlib import Path
 from textual.widgets import Input, Switch
 
 from tests.tui.config_editor_helpers import SAMPLE, editor, make_app, read_json, row, settle, type_into
-from tui.widgets.config_hosts import ConfigHostsPane
-from tui.widgets.config_modals import ConfigDiffModal, HostNameModal
+from tui.screens.config.hosts import ConfigHostsPane
+from tui.screens.config.modals import ConfigDiffModal, HostNameModal
 
 
 async def test_change_a_number_and_save_keeps_unknown_keys_in_order(home: Path) -> None:

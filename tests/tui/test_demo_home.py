@@ -9,7 +9,7 @@ from pathlib import Path
 
 from backend import LocalBackend
 from backend.demo import add_bulk_sandboxes, build_demo_home, demo_sandboxes
-from backend.sandbox_models import KNOWN_STATUSES, TERMINATION_REASONS
+from backend.sandboxes.models import KNOWN_STATUSES, TERMINATION_REASONS
 from tests.tui.support import FIXED_NOW
 
 

@@ -12,17 +12,17 @@ from textual.widgets import OptionList
 
 from backend import LocalBackend
 from backend.demo import add_bulk_sandboxes
-from backend.volume_models import VolumeConfig
+from backend.volumes.models import VolumeConfig
 from tests.tui.support import FIXED_NOW, backend_for, settle, static_text
 from tests.tui.volume_browser_helpers import loaded, shown_names
 from tui.__main__ import build_parser, home_choices
 from tui.app import MsbApp
 from tui.homes import HomeChoice
-from tui.screens.config_editor import ConfigEditorScreen
-from tui.screens.sandbox_list import SandboxListScreen
+from tui.screens.config.screen import ConfigEditorScreen
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.widgets.app_header import AppHeader
-from tui.widgets.home_switcher import ONE_HOME_TEXT, HomeSwitcher
-from tui.widgets.sandbox_table import SandboxTable
+from tui.modals.home_switcher import ONE_HOME_TEXT, HomeSwitcher
+from tui.screens.sandboxes.table import SandboxTable
 
 B_SHELL = "/bin/only-in-b"
 

@@ -13,11 +13,11 @@ from backend.demo import add_bulk_sandboxes
 from tests.reliability.ui_support import screen_text
 from tests.tui.support import FIXED_NOW, make_app, settle, static_text
 from tui.app import MsbApp
-from tui.screens.sandbox_list import SandboxListScreen
-from tui.widgets import log_tail
-from tui.widgets.confirm import ConfirmModal
-from tui.widgets.sandbox_detail import SandboxDetailPanel
-from tui.widgets.sandbox_table import SandboxTable
+from tui.screens.sandboxes.screen import SandboxListScreen
+from tui.screens.sandboxes import log_tail
+from tui.modals.confirm import ConfirmModal
+from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.table import SandboxTable
 from tui.widgets.virtual_table import PAGE_SIZE
 
 

@@ -10,9 +10,9 @@ from textual.widgets import Button, Input, Select
 from backend.demo import DEMO_DISK_VOLUME
 from tests.tui.support import make_app, settle, static_text
 from tests.tui.volume_browser_helpers import browser_screen, loaded, notifications, select, shown_names
-from tui.widgets.confirm import ConfirmModal
-from tui.widgets.volume_modals import CreateVolumeModal
-from tui.widgets.volume_table import VolumeFilter
+from tui.modals.confirm import ConfirmModal
+from tui.screens.volumes.modals import CreateVolumeModal
+from tui.screens.volumes.table import VolumeFilter
 
 
 def has_disk_volume(home: Path) -> bool:

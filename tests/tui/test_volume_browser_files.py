@@ -24,9 +24,9 @@ from tests.tui.volume_browser_helpers import (
     preview_text,
     write_into_image,
 )
-from tui.widgets import volume_open
-from tui.widgets.confirm import ConfirmModal
-from tui.widgets.volume_modals import NewFolderModal
+from tui.screens.volumes import external
+from tui.modals.confirm import ConfirmModal
+from tui.screens.volumes.modals import NewFolderModal
 
 
 class Launches:
@@ -48,7 +48,7 @@ class Launches:
 @pytest.fixture
 def launches(monkeypatch: pytest.MonkeyPatch) -> Launches:
     recorder = Launches()
-    monkeypatch.setattr(volume_open, "run_suspended", recorder)
+    monkeypatch.setattr(external, "run_suspended", recorder)
     monkeypatch.setenv("PAGER", "mypager -X")
     monkeypatch.setenv("EDITOR", "myeditor --wait")
     monkeypatch.delenv("VISUAL", raising=False)
@@ -301,7 +301,7 @@ def _has_disk_volume(home: Path) -> bool:
 
 
 async def test_disk_volume_is_browsed_read_only_with_debugfs(demo_home: Path, launches: Launches) -> None:
-    from backend.disk_image import find_tool
+    from backend.volumes.disk_image import find_tool
     from backend.errors import ToolMissingError
 
     try:
@@ -337,7 +337,7 @@ async def test_disk_volume_is_browsed_read_only_with_debugfs(demo_home: Path, la
 
 
 async def test_disk_volume_without_debugfs_says_so(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backend import disk_image
+    from backend.volumes import disk_image
     from backend.errors import ToolMissingError
 
     if not _has_disk_volume(demo_home):

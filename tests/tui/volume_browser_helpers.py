@@ -13,10 +13,10 @@ from textual.pilot import Pilot
 
 from tests.tui.support import settle
 from tui.app import MsbApp
-from tui.screens.volume_browser import VolumeBrowserScreen
+from tui.screens.volumes.screen import VolumeBrowserScreen
 from tui.widgets.file_preview import FilePreviewPane
-from tui.widgets.volume_folder import FolderBrowser
-from tui.widgets.volume_listing import FileRow
+from tui.screens.volumes.folder import FolderBrowser
+from tui.screens.volumes.listing import FileRow
 
 
 def browser_screen(app: MsbApp) -> VolumeBrowserScreen:
@@ -115,7 +115,7 @@ def preview_text(browser: FolderBrowser) -> str:
 
 def write_into_image(image: Path, folders: Sequence[str], files: dict[str, bytes]) -> None:
     """Put ``folders`` and ``files`` inside an ext4 image with ``debugfs -w`` (test data only)."""
-    from backend.disk_image import find_tool
+    from backend.volumes.disk_image import find_tool
 
     with tempfile.TemporaryDirectory() as tmp:
         commands = [f"mkdir {folder}" for folder in folders]

@@ -1,1 +1,1 @@
-"""The three top-level screens (one module each, with its .tcss beside it)."""
+"""The three top-level screens, one package each: the screen and its .tcss, widgets, messages, modals."""

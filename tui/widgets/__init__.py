@@ -1,1 +1,1 @@
-"""Reusable widgets, each with its own DEFAULT_CSS."""
+"""Reusable widgets shared by more than one screen, each with its own DEFAULT_CSS."""

@@ -20,9 +20,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from backend.volume_models import FilePreview
+from backend.volumes.models import FilePreview
 from tui.format import byte_size
-from tui.widgets.volume_names import display_name
+from tui.screens.volumes.names import display_name
 
 HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 4 * 1024

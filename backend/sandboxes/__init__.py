@@ -1,0 +1,1 @@
+"""Sandboxes of one home: rows, details, logs and removal (facade: ``service.Sandboxes``)."""

@@ -1,0 +1,233 @@
+"""Read-side sandbox calls: pages, windows, counts and one sandbox's detail. Never writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.errors import InvalidQueryError, SandboxNotFoundError
+from backend.sandboxes.models import (
+    RootfsInfo,
+    SandboxDetail,
+    SandboxPage,
+    SandboxQuery,
+    SandboxRow,
+)
+from backend.sandboxes.names import require_lookup_name
+from backend.sandboxes.parse import env_pairs, masked_document, parse_config
+from backend.sandboxes.rows import group_runs, make_row, make_run
+from backend.sandboxes.sql import (
+    RUN_COLUMNS,
+    STATUS_COUNTS_SQL,
+    Cursor,
+    count_sql,
+    decode_cursor,
+    page_sql,
+    runs_sql,
+)
+from backend.timefmt import parse_ts
+
+if TYPE_CHECKING:
+    from backend.local import LocalBackend
+
+MAX_LIMIT = 10_000
+MAX_OFFSET = 2**62
+
+
+def _check_query(query: object) -> SandboxQuery:
+    if not isinstance(query, SandboxQuery):
+        raise InvalidQueryError(f"query must be a SandboxQuery, got {type(query).__name__}")
+    return query
+
+
+def _check_int(value: object, what: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidQueryError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    result = await conn.exec_driver_sql(sql, tuple(params))
+    return [tuple(row) for row in result.all()]
+
+
+async def _rows_with_runs(conn: AsyncConnection, stored: list[Sequence[Any]]) -> list[SandboxRow]:
+    if not stored:
+        return []
+    ids = [int(row[0]) for row in stored]
+    grouped = group_runs(await _fetch(conn, runs_sql(len(ids)), ids))
+    out: list[SandboxRow] = []
+    for row in stored:
+        runs, problems = grouped.get(int(row[0]), ([], []))
+        out.append(make_row(row, runs, problems))
+    return out
+
+
+def _cursor(query: SandboxQuery, stored: Sequence[Any]) -> str:
+    return Cursor(query.sort, query.descending, stored[-1], int(stored[0])).encode()
+
+
+async def list_page(
+    backend: LocalBackend, query: SandboxQuery, *, limit: int, after: str | None, before: str | None
+) -> SandboxPage:
+    """See :meth:`backend.sandboxes.service.Sandboxes.list`."""
+    query = _check_query(query)
+    limit = _check_int(limit, "page size (limit)", 1, MAX_LIMIT)
+    if after is not None and before is not None:
+        raise InvalidQueryError("give either after= or before=, not both")
+    anchor = after if after is not None else before
+    cursor = decode_cursor(anchor, query) if anchor is not None else None
+    forward = before is None
+    sql, params = page_sql(query, limit=limit + 1, cursor=cursor, forward=forward)
+    db = await backend.db()
+    async with db.read() as conn:
+        if conn is None:
+            return SandboxPage((), None, None)
+        stored = await _fetch(conn, sql, params)
+        more = len(stored) > limit
+        stored = stored[:limit]
+        if not forward:
+            stored.reverse()
+        rows = await _rows_with_runs(conn, stored)
+    if not stored:
+        # Past either end: offer the way back to where the cursor pointed.
+        back = anchor if cursor is not None else None
+        return SandboxPage((), back if not forward else None, back if forward else None)
+    first, last = _cursor(query, stored[0]), _cursor(query, stored[-1])
+    if forward:
+        return SandboxPage(tuple(rows), last if more else None, first if cursor is not None else None)
+    return SandboxPage(tuple(rows), last, first if more else None)
+
+
+async def window_rows(backend: LocalBackend, query: SandboxQuery, offset: int, limit: int) -> list[SandboxRow]:
+    """See :meth:`backend.sandboxes.service.Sandboxes.window`."""
+    query = _check_query(query)
+    offset = _check_int(offset, "offset", 0, MAX_OFFSET)
+    limit = _check_int(limit, "window size (limit)", 0, MAX_LIMIT)
+    if limit == 0:
+        return []
+    sql, params = page_sql(query, limit=limit, offset=offset)
+    db = await backend.db()
+    async with db.read() as conn:
+        if conn is None:
+            return []
+        return await _rows_with_runs(conn, await _fetch(conn, sql, params))
+
+
+async def count_rows(backend: LocalBackend, query: SandboxQuery) -> int:
+    """See :meth:`backend.sandboxes.service.Sandboxes.count`."""
+    sql, params = count_sql(_check_query(query))
+    db = await backend.db()
+    async with db.read() as conn:
+        if conn is None:
+            return 0
+        rows = await _fetch(conn, sql, params)
+    return int(rows[0][0])
+
+
+async def status_counts(backend: LocalBackend) -> dict[str, int]:
+    """See :meth:`backend.sandboxes.service.Sandboxes.counts_by_status`."""
+    db = await backend.db()
+    async with db.read() as conn:
+        if conn is None:
+            return {}
+        rows = await _fetch(conn, STATUS_COUNTS_SQL, ())
+    counts: dict[str, int] = {}
+    for status, number in rows:
+        key = status if isinstance(status, str) else str(status)
+        counts[key] = counts.get(key, 0) + int(number)
+    return counts
+
+
+_ROOTFS_SQL = (
+    "SELECT r.manifest_id, r.mode, r.upper_fstype, r.created_at, m.digest FROM sandbox_rootfs AS r "
+    "LEFT JOIN manifest AS m ON m.id = r.manifest_id WHERE r.sandbox_id = ?"
+)
+
+
+async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
+    """See :meth:`backend.sandboxes.service.Sandboxes.get`."""
+    name = require_lookup_name(name)
+    db = await backend.db()
+    async with db.read() as conn:
+        if conn is None:
+            raise SandboxNotFoundError(name)
+        found = await _fetch(
+            conn,
+            "SELECT id, name, config, status, created_at, updated_at, ephemeral FROM sandbox WHERE name = ?",
+            (name,),
+        )
+        if not found:
+            raise SandboxNotFoundError(name)
+        stored = found[0]
+        run_rows = await _fetch(
+            conn,
+            f"SELECT {RUN_COLUMNS} FROM run WHERE sandbox_id = ? ORDER BY started_at DESC, id DESC",
+            (stored[0],),
+        )
+        pins = await _fetch(conn, _ROOTFS_SQL, (stored[0],))
+    run_problems: list[str] = []
+    runs = [make_run(run, run_problems) for run in run_rows]
+    row = make_row(stored, runs, run_problems)
+    parsed = parse_config(stored[2])
+    config: dict[str, Any] | None = None
+    masked: tuple[str, ...] = ()
+    text = stored[2] if isinstance(stored[2], str) else repr(stored[2])
+    if parsed.document is not None:
+        config, masked = masked_document(parsed.document)
+        if masked:
+            text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
+    runtime = config.get("runtime") if config else None
+    runtime = runtime if isinstance(runtime, dict) else {}
+    sandbox_dir = backend.sandboxes_dir() / row.name
+    return SandboxDetail(
+        row=row,
+        config=config,
+        config_text=text,
+        env=env_pairs(config),
+        runs=tuple(runs),
+        rootfs=_rootfs(parsed.image_kind, row.image, parsed.image_detail, config, pins),
+        ports=row.ports,
+        mounts=row.mounts,
+        sandbox_dir=str(sandbox_dir),
+        sandbox_dir_exists=_is_dir(sandbox_dir) if "/" not in row.name and row.name not in (".", "..") else False,
+        security_profile=_text(config.get("security_profile")) if config else None,
+        workdir=_text(runtime.get("workdir")),
+        shell=_text(runtime.get("shell")),
+        masked_keys=masked,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _is_dir(path: Any) -> bool:
+    try:
+        return bool(path.is_dir())
+    except OSError:
+        return False
+
+
+def _rootfs(
+    kind: str | None, source: str, detail: dict[str, Any], config: dict[str, Any] | None,
+    pins: list[Sequence[Any]],
+) -> RootfsInfo:
+    upper = detail.get("upper_size_mib")
+    digest = config.get("manifest_digest") if config else None
+    pin = pins[0] if pins else None
+    return RootfsInfo(
+        kind=kind or "-",
+        source=source,
+        upper_size_mib=upper if isinstance(upper, int) and not isinstance(upper, bool) else None,
+        manifest_digest=digest if isinstance(digest, str) else (pin[4] if pin and isinstance(pin[4], str) else None),
+        pin_mode=None if pin is None else _text(pin[1]),
+        pin_upper_fstype=None if pin is None else _text(pin[2]),
+        pin_manifest_id=None if pin is None or not isinstance(pin[0], int) else pin[0],
+        pin_created_at=None if pin is None or not isinstance(pin[3], str) else parse_ts(pin[3]),
+        disk_format=_text(detail.get("format")) if kind == "DiskImage" else None,
+        disk_fstype=_text(detail.get("fstype")) if kind == "DiskImage" else None,
+    )

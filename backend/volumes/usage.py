@@ -1,0 +1,333 @@
+"""Disk usage of a folder, ncdu-style: apparent and allocated bytes, counts, and a per-folder tree.
+
+:func:`scan_usage` blocks; run it in a thread. It reports progress through a callback (called in the
+scanning thread), stops soon after a ``threading.Event`` is set and then returns what it had counted
+(``complete=False``). Folders are opened with ``O_NOFOLLOW`` relative to their parent, so the scan
+never leaves the folder it was given, whatever symlinks it meets. Symlinks count as entries (their
+own size), never as what they point to. A file with several hard links counts once. Nothing is
+written anywhere, in particular not to the volume row (microsandbox would show it as ``used_bytes``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Event
+
+from backend.volumes.fdio import DIR_FLAGS
+from backend.volumes.models import FsKind, kind_of
+from backend.volumes.paths import Parts
+
+MAX_DEPTH = 256  # one open descriptor per level; deeper folders are counted as errors
+MAX_ERROR_SAMPLES = 20
+CHECK_EVERY = 2048  # entries between cancel/progress checks inside one large folder
+
+
+@dataclass(slots=True, eq=False)
+class DirUsage:
+    """One folder of a scan: totals for its whole subtree (itself included), and its sub-folders.
+
+    ``files`` counts every non-folder entry below (a hard-linked file once); ``dirs`` counts the
+    folders below, not itself. ``complete`` is false when the scan of this subtree was cancelled or
+    cut short. Filled in by the scanning thread; read it after the scan, or live for a progressive
+    view (figures only grow; iterate over ``list(node.children.values())``, the dict may grow meanwhile).
+    """
+
+    name: str
+    apparent_bytes: int = 0
+    allocated_bytes: int = 0
+    files: int = 0
+    dirs: int = 0
+    errors: int = 0
+    complete: bool = False
+    children: dict[str, DirUsage] = field(default_factory=dict)
+
+    def find(self, parts: Parts) -> DirUsage | None:
+        """The node for the folder ``parts`` below this one, or None when the scan has none."""
+        node: DirUsage | None = self
+        for name in parts:
+            if node is None:
+                return None
+            node = node.children.get(name)
+        return node
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, DirUsage]]:
+        """``(path, node)`` for this folder and every folder below it, parents first."""
+        path = prefix + "/" + self.name if self.name else prefix
+        yield path or "/", self
+        for child in self.children.values():
+            yield from child.walk(path)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageProgress:
+    """A snapshot sent to the progress callback while scanning."""
+
+    files: int
+    dirs: int
+    apparent_bytes: int
+    allocated_bytes: int
+    errors: int
+    elapsed_s: float
+    current: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """The result of a scan. ``complete`` is false when it was cancelled; the figures then cover what
+    was counted so far. ``tree`` is the per-folder breakdown (None when not asked for)."""
+
+    apparent_bytes: int
+    allocated_bytes: int
+    files: int
+    dirs: int
+    errors: int
+    complete: bool
+    tree: DirUsage | None = None
+    error_samples: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSize:
+    """One row of an ncdu-style listing: a child of a folder with the size of everything under it.
+
+    ``items`` is the number of entries inside a folder (0 for anything else).
+    """
+
+    name: str
+    kind: FsKind
+    apparent_bytes: int
+    allocated_bytes: int
+    items: int
+    complete: bool = True
+
+
+ProgressFn = Callable[[UsageProgress], None]
+
+
+class _Frame:
+    __slots__ = ("fd", "node", "path", "pending")
+
+    def __init__(self, fd: int, node: DirUsage, path: str) -> None:
+        self.fd = fd
+        self.node = node
+        self.pending: list[str] = []
+        self.path = path
+
+
+def _fold(child: DirUsage, parent: DirUsage) -> None:
+    parent.apparent_bytes += child.apparent_bytes
+    parent.allocated_bytes += child.allocated_bytes
+    parent.files += child.files
+    parent.dirs += child.dirs + 1
+    parent.errors += child.errors
+
+
+class _Scanner:
+    """The state of one scan; the per-entry loop lives in :meth:`list_folder` and uses locals only."""
+
+    def __init__(self, progress: ProgressFn | None, cancel: Event | None, interval_s: float) -> None:
+        self.progress = progress
+        self.cancel = cancel
+        self.interval_s = interval_s
+        self.started = time.monotonic()
+        self.next_report = self.started + interval_s
+        self.seen: set[tuple[int, int]] = set()
+        self.samples: list[str] = []
+        self.files = self.dirs = self.apparent = self.blocks = self.errors = 0
+        self.current = "/"
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def note(self, node: DirUsage, path: str, exc: OSError) -> None:
+        node.errors += 1
+        self.errors += 1
+        if len(self.samples) < MAX_ERROR_SAMPLES:
+            self.samples.append(f"{path}: {exc.strerror or exc}")
+
+    def maybe_report(self, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if force or now >= self.next_report:
+            self.next_report = now + self.interval_s
+            self.progress(UsageProgress(self.files, self.dirs, self.apparent, self.blocks * 512,
+                                        self.errors, now - self.started, self.current))
+
+    def own_size(self, fd: int, node: DirUsage) -> None:
+        own = os.fstat(fd)
+        node.apparent_bytes += own.st_size
+        node.allocated_bytes += own.st_blocks * 512
+        self.apparent += own.st_size
+        self.blocks += own.st_blocks
+
+    def list_folder(self, frame: _Frame) -> bool:
+        """Count the non-folder entries of ``frame`` and queue its sub-folders; False when cancelled."""
+        self.current = frame.path or "/"
+        node, seen, subdirs = frame.node, self.seen, frame.pending
+        apparent = blocks = files = checked = 0
+        finished = True
+        try:
+            with os.scandir(frame.fd) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            subdirs.append(entry.name)
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError as exc:
+                        self.note(node, f"{frame.path}/{entry.name}", exc)
+                        continue
+                    if st.st_nlink > 1:
+                        key = (st.st_dev, st.st_ino)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    apparent += st.st_size
+                    blocks += st.st_blocks
+                    files += 1
+                    checked += 1
+                    if checked >= CHECK_EVERY:
+                        checked = 0
+                        if self.cancelled():
+                            finished = False
+                            break
+                        self.files += files
+                        self.apparent += apparent
+                        self.blocks += blocks
+                        node.apparent_bytes += apparent
+                        node.allocated_bytes += blocks * 512
+                        node.files += files
+                        apparent = blocks = files = 0
+                        self.maybe_report()
+        except OSError as exc:
+            self.note(node, frame.path or "/", exc)
+        node.apparent_bytes += apparent
+        node.allocated_bytes += blocks * 512
+        node.files += files
+        self.files += files
+        self.apparent += apparent
+        self.blocks += blocks
+        subdirs.reverse()  # pop() then visits them in listing order
+        return finished
+
+    def open_child(self, frame: _Frame, name: str, depth: int, tree: bool) -> _Frame | None:
+        path = f"{frame.path}/{name}"
+        if depth >= MAX_DEPTH:
+            self.note(frame.node, path, OSError(0, f"deeper than {MAX_DEPTH} levels, not scanned"))
+            return None
+        try:
+            fd = os.open(name, DIR_FLAGS, dir_fd=frame.fd)
+        except OSError as exc:
+            self.note(frame.node, path, exc)
+            return None
+        child = DirUsage(name)
+        try:
+            self.own_size(fd, child)
+        except OSError as exc:
+            os.close(fd)
+            self.note(frame.node, path, exc)
+            return None
+        self.dirs += 1
+        if tree:
+            frame.node.children[name] = child
+        return _Frame(fd, child, path)
+
+
+def scan_usage(
+    folder: Path | int,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: Event | None = None,
+    interval_s: float = 0.2,
+    tree: bool = True,
+) -> Usage:
+    """Walk ``folder`` (a path, or an open folder descriptor that stays open) and total its usage.
+
+    Raises ``OSError`` only when ``folder`` itself cannot be opened; anything unreadable below it is
+    counted in ``errors`` (with a few ``error_samples``) and skipped. ``progress`` is called about
+    every ``interval_s`` seconds, and once at the end, in the scanning thread.
+    """
+    scanner = _Scanner(progress, cancel, interval_s)
+    fd = os.dup(folder) if isinstance(folder, int) else os.open(folder, DIR_FLAGS)
+    root = DirUsage("")
+    stack = [_Frame(fd, root, "")]
+    finished = True
+    try:
+        scanner.own_size(fd, root)
+        finished = scanner.list_folder(stack[0])
+        while finished and stack:
+            frame = stack[-1]
+            if scanner.cancelled():
+                finished = False
+                break
+            if frame.pending:
+                child = scanner.open_child(frame, frame.pending.pop(), len(stack), tree)
+                if child is not None:
+                    stack.append(child)
+                    finished = scanner.list_folder(child)
+                    scanner.maybe_report()
+                continue
+            stack.pop()
+            os.close(frame.fd)
+            frame.node.complete = True
+            if stack:
+                _fold(frame.node, stack[-1].node)
+    finally:
+        while stack:  # cut short: fold what was counted so far into the ancestors
+            frame = stack.pop()
+            os.close(frame.fd)
+            if stack:
+                _fold(frame.node, stack[-1].node)
+    scanner.maybe_report(force=True)
+    return Usage(
+        apparent_bytes=root.apparent_bytes,
+        allocated_bytes=root.allocated_bytes,
+        files=root.files,
+        dirs=root.dirs,
+        errors=root.errors,
+        complete=finished,
+        tree=root if tree else None,
+        error_samples=tuple(scanner.samples),
+        elapsed_s=time.monotonic() - scanner.started,
+    )
+
+
+def child_sizes(folder: int, node: DirUsage | None = None, *, cancel: Event | None = None) -> list[ChildSize]:
+    """ncdu-style rows for the open folder ``folder``: every child with the size of its subtree.
+
+    Sub-folders present in ``node`` (this folder's node from an earlier scan's tree) reuse those
+    figures; the others are scanned now. Files report their own apparent and allocated size.
+    """
+    rows: list[ChildSize] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    known = node.children.get(entry.name) if node is not None else None
+                    if known is None:
+                        fd = os.open(entry.name, DIR_FLAGS, dir_fd=folder)
+                        try:
+                            scanned = scan_usage(fd, cancel=cancel, tree=False)
+                        finally:
+                            os.close(fd)
+                        rows.append(ChildSize(entry.name, "directory", scanned.apparent_bytes,
+                                              scanned.allocated_bytes, scanned.files + scanned.dirs,
+                                              scanned.complete))
+                    else:
+                        rows.append(ChildSize(entry.name, "directory", known.apparent_bytes,
+                                              known.allocated_bytes, known.files + known.dirs, known.complete))
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                rows.append(ChildSize(entry.name, "other", 0, 0, 0, False))
+                continue
+            rows.append(ChildSize(entry.name, kind_of(st.st_mode), st.st_size, st.st_blocks * 512, 0))
+    return rows

@@ -1,0 +1,1 @@
+"""Dialogs shared by more than one screen (confirm, help, home switcher)."""

@@ -1,0 +1,533 @@
+"""The sandbox list: a virtual table over every sandbox of the home, a filter, sort, a status summary,
+a detail panel with logs, auto-refresh that keeps the selection, copy and (guarded) remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from backend.db.migrate import SchemaState
+from backend.errors import BackendError, DatabaseBusyError, InvalidQueryError, SandboxNotFoundError
+from backend.sandboxes.models import (
+    ACTIVE_STATUSES,
+    SORT_KEYS,
+    SandboxDetail,
+    SandboxQuery,
+    SandboxRow,
+    SandboxSort,
+)
+from tui import clock
+from tui.first_frame import first_data_shown
+from tui.guard import mutating
+from tui.screens.sandboxes.support import (
+    DEFAULT_DESCENDING,
+    HELP,
+    REFRESH_CHOICES,
+    DetailLoaded,
+    ListCounted,
+    ListFailed,
+    SandboxRemoved,
+    default_refresh_interval,
+    inspect_json,
+    summary_text,
+)
+from tui.widgets.app_header import AppHeader
+from tui.modals.confirm import ConfirmModal
+from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.virtual_table import VirtualTable
+
+BUSY_RETRY_SECS = 1.0
+DETAIL_DELAY_SECS = 0.15
+
+
+class SandboxListScreen(Screen[None]):
+    """Every sandbox of the home, virtualised, with a detail panel."""
+
+    CSS_PATH = Path(__file__).with_name("screen.tcss")
+    HELP_TITLE = "Sandboxes: keys"
+    HELP = HELP
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="sandboxes.filter", tooltip="Filter by name, status:, label:"),
+        Binding("s", "cycle_sort", "Sort", id="sandboxes.sort", tooltip="Sort by the next column"),
+        Binding("S", "reverse_sort", "Reverse", show=False, id="sandboxes.reverse",
+                tooltip="Reverse the sort order"),
+        Binding("r", "refresh_now", "Refresh", id="sandboxes.refresh", tooltip="Refresh now"),
+        Binding("p", "toggle_pause", "Pause", show=False, id="sandboxes.pause", tooltip="Pause or resume auto-refresh"),
+        Binding("plus,equals_sign", "slower", "Slower refresh", show=False, id="sandboxes.slower",
+                tooltip="Refresh less often"),
+        Binding("minus", "faster", "Faster refresh", show=False, id="sandboxes.faster",
+                tooltip="Refresh more often"),
+        Binding("d", "toggle_detail", "Detail", show=False, id="sandboxes.detail",
+                tooltip="Show or hide the detail panel"),
+        Binding("y", "copy_name", "Copy", id="sandboxes.copy_name", tooltip="Copy the sandbox name"),
+        Binding("Y", "copy_json", "Copy JSON", show=False, id="sandboxes.copy_json",
+                tooltip="Copy the sandbox as msb inspect JSON"),
+        Binding("x,delete", "remove", "Remove", id="sandboxes.remove",
+                tooltip="Remove the selected sandbox (asks first)"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_filter = SandboxQuery()
+        self.filter_text = ""
+        self.refresh_interval = default_refresh_interval()
+        self.paused = False
+        self.counts: dict[str, int] = {}
+        self.total_shown = 0
+        self.last_updated: str = ""
+        self.busy_note = ""
+        self._refresh_interval_timer: Timer | None = None
+        self._detail_timer: Timer | None = None
+        self._retry_timer: Timer | None = None
+        self._loaded_once = False
+        self._detail_name: str | None = None
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        with Horizontal(id="summary"):
+            yield Static("", id="summary-counts")
+            yield Static("", id="summary-info")
+        yield Input(placeholder="filter: name status:running label:key=value", id="filter", compact=True)
+        yield SandboxTable(id="sandbox-table")
+        yield SandboxDetailPanel(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(SandboxTable)
+        table.sort_key = self.query_filter.sort
+        table.sort_descending = self.query_filter.descending
+        table.focus()
+        self.query_one("#filter").display = False
+        self.query_one(SandboxDetailPanel).home = self._home()
+        self._refresh_interval_timer = self.set_interval(self.refresh_interval, self._refresh_tick)
+        self.watch(self.app, "backend_state", self._backend_state_changed)
+        self._update_info()
+
+    @property
+    def table(self) -> SandboxTable:
+        """The virtual table."""
+        return self.query_one(SandboxTable)
+
+    def _home(self) -> Path | None:
+        try:
+            return Path(self.app.backend.home())  # type: ignore[attr-defined]
+        except (OSError, BackendError):
+            return None
+
+    def _backend_state_changed(self, state: Any) -> None:
+        value = getattr(state, "value", state)
+        if value == "loading":
+            self.table.set_message("Opening the catalog…")
+        elif value == "busy":
+            self.table.set_message("The database is busy (another process holds its lock); retrying…")
+        elif value == "error":
+            message = getattr(self.app, "header_state", None)
+            detail = getattr(message, "backend_message", "") if message is not None else ""
+            self.table.set_message(f"✖ Cannot open this home: {detail}  (fix it, then press r)")
+            self.query_one(SandboxDetailPanel).show_message("No details: the home could not be opened.")
+        elif value == "ready":
+            self.query_one(SandboxDetailPanel).home = self._home()
+            self.load_list(keep_position=self._loaded_once)
+
+    # -- loading the list -----------------------------------------------------------------------
+
+    @work(exclusive=True, group="sandbox-list", exit_on_error=False)
+    async def load_list(self, keep_position: bool = False) -> None:
+        """Count the rows of the current query (and all statuses), then let the table fetch pages."""
+        query = self.query_filter
+        app: Any = self.app
+        sandboxes = app.backend.sandboxes()
+        try:
+            total = await app.run_db(sandboxes.count(query))
+            counts = await app.run_db(sandboxes.counts_by_status())
+        except BackendError as exc:
+            self.post_message(ListFailed(exc, keep_position))
+            return
+        self.post_message(ListCounted(query, total, counts, keep_position))
+
+    @on(ListCounted)
+    def _list_counted(self, event: ListCounted) -> None:
+        if event.query != self.query_filter:
+            return
+        self._loaded_once = True
+        self.busy_note = ""
+        self.counts = event.counts
+        self.total_shown = event.total
+        self.last_updated = clock.now().strftime("%H:%M:%S")
+        app: Any = self.app
+        sandboxes = app.backend.sandboxes()
+        query = event.query
+
+        async def loader(offset: int, limit: int) -> Sequence[SandboxRow]:
+            rows: Sequence[SandboxRow] = await app.run_db(sandboxes.window(query, offset, limit))
+            return rows
+
+        table = self.table
+        table.set_message(self._empty_message() if event.total == 0 else None)
+        table.reset(event.total, loader, keep_position=event.keep_position)
+        self.query_one("#summary-counts", Static).update(summary_text(event.counts))
+        self._update_info()
+        if event.total == 0:
+            self.query_one(SandboxDetailPanel).show_message("No sandbox selected.")
+
+    def _empty_message(self) -> str:
+        if self.query_filter.is_filtered:
+            return f"No sandbox matches “{self.filter_text}”. Esc in the filter (/) clears it."
+        status = self.app.backend.schema_status  # type: ignore[attr-defined]
+        if status.state is SchemaState.MISSING:
+            return "No database in this home yet (read-only: nothing was created)."
+        return "No sandboxes in this home yet. Create one with msb or the SDK; this list refreshes itself."
+
+    @on(ListFailed)
+    def _list_failed(self, event: ListFailed) -> None:
+        if event.busy:
+            self.busy_note = "⧗ database busy, retrying"
+            if not self._loaded_once:
+                self.table.set_message("The database is busy (another process holds its lock); retrying…")
+            self._schedule_retry(lambda: self.load_list(event.keep_position))
+        else:
+            self.busy_note = "✖ refresh failed"
+            if not self._loaded_once:
+                self.table.set_message(f"✖ {event.error.message}  (press r to retry)")
+            else:
+                self.notify(event.error.message, title=event.error.title, severity="error")
+        self._update_info()
+
+    def _schedule_retry(self, callback: Any) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+        self._retry_timer = self.set_timer(BUSY_RETRY_SECS, callback)
+
+    @on(VirtualTable.LoadFailed)
+    def _page_failed(self, event: VirtualTable.LoadFailed) -> None:
+        error = event.error
+        if isinstance(error, DatabaseBusyError):
+            self.busy_note = "⧗ database busy, retrying"
+            self._update_info()
+            self._schedule_retry(self.table.retry)
+        elif isinstance(error, BackendError):
+            self.table.set_message(f"✖ {error.message}  (press r to retry)")
+        else:
+            self.table.set_message(f"✖ unexpected error: {error!r}  (press r to retry)")
+
+    @on(VirtualTable.DataShown)
+    def _data_shown(self, event: VirtualTable.DataShown) -> None:
+        if self.busy_note.startswith("⧗"):
+            self.busy_note = ""
+            self._update_info()
+        first_data_shown(self)
+
+    def _refresh_tick(self) -> None:
+        if self.paused or not self.is_current or not self._loaded_once:
+            return
+        if getattr(getattr(self.app, "backend_state", None), "value", "") != "ready":
+            return
+        self.load_list(keep_position=True)
+
+    def on_screen_resume(self) -> None:
+        if self._loaded_once and not self.paused:
+            self.load_list(keep_position=True)
+
+    def _update_info(self) -> None:
+        parts: list[str] = []
+        if self.query_filter.is_filtered:
+            parts.append(f"{self.total_shown:,} shown")
+        arrow = "▼" if self.query_filter.descending else "▲"
+        label = {"created": "age"}.get(self.query_filter.sort, self.query_filter.sort)
+        parts.append(f"sort:{label}{arrow}")
+        if self.busy_note:
+            parts.append(self.busy_note)
+        elif self.paused:
+            parts.append("⏸ paused")
+        else:
+            parts.append(f"⟳{self.refresh_interval:g}s")
+        if self.last_updated:
+            parts.append(self.last_updated)
+        self.query_one("#summary-info", Static).update("  ".join(parts))
+
+    # -- selection and detail -------------------------------------------------------------------
+
+    @on(VirtualTable.CursorMoved)
+    def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        row = event.row
+        name = row.name if isinstance(row, SandboxRow) else None
+        if name is None:
+            return
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        if name == self._detail_name:
+            # Same sandbox (a refresh): reload quietly so status and runs stay current.
+            self.load_detail(name)
+            return
+        self._detail_name = name
+        self.query_one(SandboxDetailPanel).show_message(f"Loading {name}…")
+        self._detail_timer = self.set_timer(DETAIL_DELAY_SECS, lambda: self.load_detail(name))
+
+    @work(exclusive=True, group="sandbox-detail", exit_on_error=False)
+    async def load_detail(self, name: str) -> None:
+        """Read everything about ``name`` (config, mounts, runs)."""
+        try:
+            app: Any = self.app
+            detail = await app.run_db(app.backend.sandboxes().get(name))
+        except SandboxNotFoundError:
+            self.post_message(DetailLoaded(name, None, f"Sandbox {name} no longer exists (removed or ephemeral)."))
+            return
+        except BackendError as exc:
+            self.post_message(DetailLoaded(name, None, f"✖ {exc.message}"))
+            return
+        self.post_message(DetailLoaded(name, detail))
+
+    @on(DetailLoaded)
+    def _detail_loaded(self, event: DetailLoaded) -> None:
+        if event.name != self._detail_name:
+            return
+        panel = self.query_one(SandboxDetailPanel)
+        if event.detail is None:
+            panel.show_message(event.error or "")
+        else:
+            panel.show_detail(event.detail)
+
+    @on(VirtualTable.Activated)
+    def _row_activated(self, event: VirtualTable.Activated) -> None:
+        panel = self.query_one(SandboxDetailPanel)
+        panel.display = True
+        panel.focus_tabs()
+
+    @on(SandboxDetailPanel.LeaveRequested)
+    def _leave_detail(self) -> None:
+        self.table.focus()
+
+    @on(SandboxDetailPanel.VolumeRequested)
+    def _open_volume(self, event: SandboxDetailPanel.VolumeRequested) -> None:
+        show_volume = getattr(self.app, "show_volume", None)
+        if show_volume is not None:
+            show_volume(event.volume)
+
+    @on(VirtualTable.HeaderClicked)
+    def _header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
+        key = event.column.sort_key
+        if key is None:
+            self.notify("Sort by NAME, STATUS or AGE (click them, or press s).", timeout=3)
+            return
+        if key == self.query_filter.sort:
+            self._set_sort(self.query_filter.sort, not self.query_filter.descending)
+        else:
+            self._set_sort(key, DEFAULT_DESCENDING[key])  # type: ignore[arg-type]
+
+    # -- filter and sort ------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Show and focus the filter box."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.table.focus()
+
+    def _apply_filter(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
+        try:
+            query = SandboxQuery.parse(text, sort=self.query_filter.sort, descending=self.query_filter.descending)
+        except InvalidQueryError as exc:
+            box.set_class(True, "-invalid")
+            box.tooltip = exc.message
+            return
+        box.set_class(False, "-invalid")
+        box.tooltip = None
+        self.filter_text = text
+        if query == self.query_filter:
+            return
+        self.query_filter = query
+        self.load_list(keep_position=False)
+
+    def clear_filter(self) -> None:
+        """Empty and hide the filter box, and show every sandbox again."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self._apply_filter("")
+        self.table.focus()
+
+    def _set_sort(self, sort: SandboxSort, descending: bool) -> None:
+        self.query_filter = SandboxQuery(
+            name_contains=self.query_filter.name_contains,
+            statuses=self.query_filter.statuses,
+            labels=self.query_filter.labels,
+            sort=sort,
+            descending=descending,
+        )
+        table = self.table
+        table.sort_key = sort
+        table.sort_descending = descending
+        table.refresh()
+        self._update_info()
+        self.load_list(keep_position=False)
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next key (age, name, status, updated)."""
+        keys = list(SORT_KEYS)
+        order = ["created", "name", "status", "updated"]
+        keys.sort(key=order.index)
+        current = keys.index(self.query_filter.sort)
+        nxt = keys[(current + 1) % len(keys)]
+        self._set_sort(nxt, DEFAULT_DESCENDING[nxt])
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the order."""
+        self._set_sort(self.query_filter.sort, not self.query_filter.descending)
+
+    # -- refresh --------------------------------------------------------------------------------
+
+    def action_refresh_now(self) -> None:
+        """Refresh now (or retry opening the home after an error)."""
+        state = getattr(getattr(self.app, "backend_state", None), "value", "")
+        if state == "error":
+            retry = getattr(self.app, "action_retry_open", None)
+            if retry is not None:
+                retry()
+            return
+        if state == "ready":
+            self.load_list(keep_position=self._loaded_once)
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume auto-refresh."""
+        self.paused = not self.paused
+        self._update_info()
+        self.notify("Auto-refresh paused" if self.paused else f"Auto-refresh every {self.refresh_interval:g}s",
+                    timeout=2)
+
+    def _set_interval(self, seconds: float) -> None:
+        self.refresh_interval = seconds
+        if self._refresh_interval_timer is not None:
+            self._refresh_interval_timer.stop()
+        self._refresh_interval_timer = self.set_interval(seconds, self._refresh_tick)
+        self._update_info()
+
+    def action_slower(self) -> None:
+        """Refresh less often."""
+        bigger = [c for c in REFRESH_CHOICES if c > self.refresh_interval]
+        self._set_interval(bigger[0] if bigger else REFRESH_CHOICES[-1])
+
+    def action_faster(self) -> None:
+        """Refresh more often."""
+        smaller = [c for c in REFRESH_CHOICES if c < self.refresh_interval]
+        self._set_interval(smaller[-1] if smaller else REFRESH_CHOICES[0])
+
+    def action_toggle_detail(self) -> None:
+        """Show or hide the detail panel (the list gets the room)."""
+        panel = self.query_one(SandboxDetailPanel)
+        panel.display = not panel.display
+        if not panel.display:
+            self.table.focus()
+
+    # -- copy and remove ------------------------------------------------------------------------
+
+    def _selected(self) -> SandboxRow | None:
+        row = self.table.selected_row
+        if row is None:
+            self.notify("No sandbox selected.", timeout=2)
+        return row
+
+    def action_copy_name(self) -> None:
+        """Copy the selected sandbox's name."""
+        row = self._selected()
+        if row is not None:
+            self.app.copy_to_clipboard_text(row.name, f"name {row.name!r}")  # type: ignore[attr-defined]
+
+    def action_copy_json(self) -> None:
+        """Copy the selected sandbox as ``msb inspect`` JSON."""
+        row = self._selected()
+        if row is None:
+            return
+        panel = self.query_one(SandboxDetailPanel)
+        detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
+        self.app.copy_to_clipboard_text(inspect_json(row, detail), f"{row.name} as JSON")  # type: ignore[attr-defined]
+
+    @mutating("remove sandbox")
+    def action_remove(self) -> None:
+        """Remove the selected sandbox after the operator types its name."""
+        row = self._selected()
+        if row is None:
+            return
+        if row.status in ACTIVE_STATUSES:
+            self.notify(
+                f"cannot remove sandbox '{row.name}': it is {row.status.lower()}. Stop it first "
+                f"(msb stop {row.name}).",
+                title="Sandbox running",
+                severity="warning",
+            )
+            return
+        panel = self.query_one(SandboxDetailPanel)
+        detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
+        self.app.push_screen(
+            ConfirmModal(
+                f"Remove sandbox {row.name}?",
+                self._removal_lines(row, detail),
+                "Remove",
+                typed_name=row.name,
+            ),
+            lambda confirmed: self._remove_confirmed(row.name, confirmed),
+        )
+
+    def _removal_lines(self, row: SandboxRow, detail: SandboxDetail | None) -> list[str]:
+        runs = f"{len(detail.runs)} run record(s), " if detail is not None else "its run records, "
+        folder = f"sandboxes/{row.name}/"
+        lines = [
+            f"• delete the catalog row of '{row.name}' (status {row.status.lower()}) with {runs}its rootfs pin",
+            f"• delete its folder {folder} (logs, scripts, writable layer)",
+        ]
+        named = sorted({m.source for m in row.mounts if m.kind == "Named"})
+        if named:
+            lines.append(f"• keep the volumes it mounts: {', '.join(named)}")
+        lines.append("This cannot be undone.")
+        return lines
+
+    def _remove_confirmed(self, name: str, confirmed: bool | None) -> None:
+        if confirmed:
+            self.remove_sandbox(name)
+
+    @work(exclusive=True, group="sandbox-remove", exit_on_error=False)
+    async def remove_sandbox(self, name: str) -> None:
+        """Remove ``name`` through the backend (which re-checks status and read-only)."""
+        try:
+            app: Any = self.app
+            await app.run_db(app.backend.sandboxes().remove(name))
+        except BackendError as exc:
+            self.post_message(SandboxRemoved(name, exc))
+            return
+        self.post_message(SandboxRemoved(name, None))
+
+    @on(SandboxRemoved)
+    def _sandbox_removed(self, event: SandboxRemoved) -> None:
+        if event.error is not None:
+            self.notify(event.error.message, title=event.error.title, severity="error")
+            return
+        self.notify(f"Removed sandbox {event.name}", timeout=3)
+        self.load_list(keep_position=True)
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
+            event.stop()
+            self.clear_filter()

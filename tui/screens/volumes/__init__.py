@@ -1,0 +1,1 @@
+"""The volume browser screen (mode ``volumes``): volume list, folder browser, scans, file actions, modals."""
