@@ -1,13 +1,15 @@
 """Named volumes of one backend's home (reference section 5): rows, folders, usage, cross-references.
 
-Same rows and folders as microsandbox, with these differences, all on the safe side:
+Same rows, folders and locks as microsandbox 0.5.10+ (which 0.7 keeps):
 
-- create makes the folder (for a disk volume: a staged folder holding the finished image, renamed
-  into place) *before* inserting the row, so a row never points at half-made storage, and a failed
-  create leaves neither row nor folder. Like the 0.5.10 SDK it holds ``volumes/.locks/<name>.lock``
-  and refuses a name whose folder already exists;
-- remove first moves the folder aside, then deletes the row, then the folder: a folder that cannot
-  be moved leaves everything as it was, and one that cannot be deleted is reported by path;
+- create holds ``volumes/.locks/<name>.lock``, refuses a name whose row or folder exists, builds the
+  storage in ``volumes/.<name>.XXXXXX``, renames it into place and only then inserts the row; a
+  failed insert removes the folder again, so a row never points at half-made storage;
+- remove holds the same lock (taken before the row is read, so a create under way is waited for),
+  refuses a disk volume whose ``disk.raw`` a running VM holds locked, and refuses while a
+  ``Running``/``Draining``/``Paused`` sandbox has a ``Named`` mount of it. It then moves the folder
+  aside, deletes the row and deletes the folder (microsandbox deletes row then folder): a folder that
+  cannot be moved leaves everything as it was, and one that cannot be deleted is reported by path;
 - file operations (``fs_*``, see :mod:`backend.volume_files`) check the row, refuse disk volumes and
   can never reach outside the volume folder.
 """

@@ -151,6 +151,7 @@ class MsbApp(App[None]):
         self.exit_after_first_frame = bool(os.environ.get(EXIT_AFTER_FIRST_FRAME_ENV))
         self._first_frame_reported = False
         self._db_tasks: set[asyncio.Future[Any]] = set()
+        self._watched_backend: LocalBackend | None = None
         self.set_reactive(MsbApp.active_mode, initial_screen)
         self.set_reactive(MsbApp.header_state, HeaderState(
             home=self._display_home or "…", home_position=self._home_position(), demo=demo,
@@ -221,7 +222,9 @@ class MsbApp(App[None]):
                 self.post_message(status(BackendState.ERROR, f"cannot open the home: {exc}",
                                          summary=f"cannot open the home: {exc.strerror or exc}"))
                 return
-            backend.on_write_block_change(partial(self._post_ready, backend))
+            if backend is not self._watched_backend:
+                backend.on_write_block_change(partial(self._post_ready, backend))
+                self._watched_backend = backend
             self.post_message(status(BackendState.READY))
             return
 
