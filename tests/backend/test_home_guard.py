@@ -221,3 +221,12 @@ async def test_a_symlinked_migration_lock_is_not_followed(home: Path, tmp_path: 
     finally:
         await backend.close()
     assert not target.exists()
+
+
+async def test_doctor_reports_what_blocks_writes(backend: LocalBackend) -> None:
+    from backend.doctor import gather
+
+    set_install_lease(db_file(backend), 600)
+    report = await gather(backend)
+    writes = [c for checks in report.sections.values() for c in checks if c.name == "writes"]
+    assert len(writes) == 1 and writes[0].level == "warn" and "install operation" in writes[0].value
