@@ -115,6 +115,10 @@ async def _database_checks(backend: LocalBackend) -> list[Check]:
         level: Level = "warn" if status.state.name in ("TOO_NEW", "OUTDATED", "MISSING") else "ok"
         checks.append(Check("schema", status.message, level,
                             "upgrade msb-tui" if status.state.name == "TOO_NEW" else None))
+        await database.recheck()  # an install lease or an unfinished downgrade blocks every write
+        blocked = database.status.blocked
+        if blocked is not None:
+            checks.append(Check("writes", blocked.message, "warn", "wait for msb to finish, then retry"))
         async with database.read() as conn:
             if conn is not None:
                 for label, table in (("sandboxes", "sandbox"), ("volumes", "volume")):

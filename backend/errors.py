@@ -8,6 +8,8 @@ the reference has one (for example ``volume not found: <name>``), so operators s
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -83,15 +85,58 @@ class ConfigWriteError(ConfigError):
     title = "Config not saved"
 
 
+class WriteBlock(str, enum.Enum):
+    """Why a home may not be written."""
+
+    REQUESTED = "requested"
+    """Opened read-only on purpose (``--read-only``)."""
+    NEWER_SCHEMA = "newer schema"
+    """The catalog holds migrations this tool does not know."""
+    SCHEMA_CHANGED = "schema changed"
+    """The catalog's migration ledger changed after it was opened (a newer microsandbox migrated it)."""
+    INSTALL_IN_PROGRESS = "install in progress"
+    """``msb self update``/``downgrade`` holds the ``install_exclusive`` maintenance lease."""
+    DOWNGRADE_PENDING = "downgrade pending"
+    """A ``db/self-downgrade/*/journal.json`` is missing or not complete."""
+
+
+@dataclass(frozen=True)
+class ReadOnlyReason:
+    """A typed reason for read-only: what blocks writing, why in a sentence, and in a few words.
+
+    ``lasting`` is false for blocks that lift by themselves (a maintenance lease that expires).
+    """
+
+    block: WriteBlock
+    message: str
+    summary: str
+    lasting: bool = True
+
+
+REQUESTED_READ_ONLY = ReadOnlyReason(WriteBlock.REQUESTED, "the backend was opened read-only", "read-only")
+
+
 class ReadOnlyError(BackendError):
-    """A mutating call was made on a read-only backend."""
+    """A mutating call was made on a read-only backend; ``block`` says why, when it is known."""
 
     title = "Read-only"
 
-    def __init__(self, action: str, reason: str = "the backend was opened read-only") -> None:
-        super().__init__(f"cannot {action}: {reason}")
+    def __init__(self, action: str, reason: str | ReadOnlyReason = REQUESTED_READ_ONLY) -> None:
+        typed = reason if isinstance(reason, ReadOnlyReason) else None
+        text = typed.message if typed is not None else str(reason)
+        super().__init__(f"cannot {action}: {text}", summary=typed.summary if typed is not None else None)
         self.action = action
-        self.reason = reason
+        self.reason = text
+        #: The typed reason, when the caller knew one.
+        self.read_only_reason = typed
+        self.block = typed.block if typed is not None else None
+
+
+class HomeChangedError(ReadOnlyError):
+    """A write found, inside its own transaction, that the home is no longer the one opened (its
+    migration ledger changed, or an install or downgrade began); it was rolled back."""
+
+    title = "Home changed"
 
 
 class DatabaseError(BackendError):
@@ -227,6 +272,16 @@ class SandboxNotRemovableError(BackendError):
         self.reason = reason
 
 
+class SandboxLockedError(SandboxNotRemovableError):
+    """A microsandbox process holds one of the sandbox's locks (``run/…/<h>.lock``)."""
+
+    title = "Sandbox in use"
+
+    def __init__(self, name: str, reason: str, lock: Path) -> None:
+        super().__init__(name, reason)
+        self.lock = lock
+
+
 class SandboxRemoveError(BackendError):
     """Removing the sandbox's folder failed; says what was and was not removed."""
 
@@ -273,6 +328,24 @@ class VolumeBusyError(BackendError):
     """Another process holds the volume's lock (``volumes/.locks/<name>.lock``) for too long."""
 
     title = "Volume busy"
+
+
+class VolumeInUseError(BackendError):
+    """A volume cannot be removed: a running sandbox has it attached or mounted."""
+
+    title = "Volume in use"
+
+    def __init__(self, message: str, name: str, sandbox: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.sandbox = sandbox
+
+
+class HomeMigratingError(DatabaseBusyError):
+    """Another process held the catalog's migration lock past the wait: microsandbox is opening or
+    migrating this home."""
+
+    title = "Home being migrated"
 
 
 class VolumeRemoveError(BackendError):

@@ -1,11 +1,21 @@
-"""Crash-safe file writes: a temp file in the same folder, fsync, rename, fsync of the folder."""
+"""Crash-safe file writes (a temp file in the same folder, fsync, rename, fsync of the folder), removing
+a folder together with its catalog row, and process checks."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import logging
 import os
+import secrets
+import shutil
 import stat
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Seams for fault-injection tests: replacing these simulates a failing fsync or rename.
 _fsync = os.fsync
@@ -107,3 +117,87 @@ def _remove_stale_temps(path: Path) -> None:
                 os.unlink(path.parent / name)
             except OSError:
                 pass
+
+
+def _lexists(path: Path) -> bool:
+    try:
+        path.lstat()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def delete_tree(path: Path) -> str | None:
+    """Delete ``path`` (a symlink or file is unlinked, never followed); the first problem, or None."""
+    if path.is_symlink() or not path.is_dir():
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return None
+    problems: list[str] = []
+
+    def collect(_func: object, failed: str, info: tuple[type, BaseException, object]) -> None:
+        problems.append(f"{failed}: {getattr(info[1], 'strerror', None) or info[1]}")
+
+    shutil.rmtree(path, onerror=collect)
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        return problems[0] + more
+    return None
+
+
+_NAME_MAX = 255
+
+
+class FolderRemoval:
+    """A folder removed together with its catalog row, so that neither outlives the other.
+
+    The write transaction calls :meth:`move_aside` once its checks passed: a rename inside the same
+    parent, cheap, atomic and undoable. A transaction that then fails puts the folder back
+    (:meth:`put_back`); one that commits deletes the renamed folder (:meth:`finish`). microsandbox
+    deletes the folder first and the row after, with nothing between them; this order leaves the
+    home exactly as it was on any refusal or failed commit.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        token = secrets.token_hex(4)
+        aside = f".{folder.name}.removing-{token}"
+        if len(os.fsencode(aside)) > _NAME_MAX:  # a long name: the aside name must still fit
+            aside = f".removing-{token}"
+        self.aside = folder.with_name(aside)
+        self.moved = False
+
+    def move_aside(self) -> None:
+        """Rename the folder aside (nothing to do when it does not exist); OSError when it cannot."""
+        if _lexists(self.folder):
+            os.rename(self.folder, self.aside)
+            self.moved = True
+
+    def put_back(self) -> None:
+        """Undo :meth:`move_aside` (only while nothing took the folder's place)."""
+        if self.moved and _lexists(self.aside) and not _lexists(self.folder):
+            os.rename(self.aside, self.folder)
+            self.moved = False
+
+    async def finish(self) -> str | None:
+        """Delete the renamed folder; the first problem, or None. Shielded: the row is gone, so the
+        folder must go too even when the caller is cancelled meanwhile."""
+        if not self.moved:
+            return None
+        return await asyncio.shield(asyncio.to_thread(delete_tree, self.aside))
+
+    async def run(self, transaction: Callable[[Callable[[], None]], Awaitable[T]]) -> T:
+        """Run ``transaction(move_aside)`` (which checks, moves the folder aside and deletes the row);
+        put the folder back if it raises."""
+        try:
+            return await transaction(self.move_aside)
+        except BaseException:
+            try:
+                self.put_back()
+            except OSError as exc:
+                log.error("could not move %s back from %s: %s", self.folder, self.aside, exc)
+            raise

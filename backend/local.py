@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from backend.config.model import ConfigFile, LocalConfig, RegistryEntry, read_config_file
 from backend.db.database import Database, DbSettings
 from backend.db.migrate import SchemaStatus
-from backend.errors import ConfigParseError, ConfigReadError, ReadOnlyError
+from backend.errors import (
+    REQUESTED_READ_ONLY,
+    ConfigParseError,
+    ConfigReadError,
+    ReadOnlyError,
+    ReadOnlyReason,
+)
 from backend.paths import config_path
 
 if TYPE_CHECKING:
@@ -112,17 +119,34 @@ class LocalBackend:
 
     @property
     def read_only(self) -> bool:
-        """True when asked for, or when the catalog comes from a newer microsandbox."""
+        """True when asked for, or when something blocks writing (see :attr:`read_only_reason`)."""
+        return self.read_only_reason is not None
+
+    @property
+    def read_only_reason(self) -> ReadOnlyReason | None:
+        """Why this home may not be written now (asked for, a newer schema, a ledger that changed
+        since it was opened, an install or downgrade under way), or None."""
         if self._requested_read_only:
-            return True
-        return self._database is not None and self._database.read_only
+            return REQUESTED_READ_ONLY
+        return self._database.read_only_reason if self._database is not None else None
 
     def ensure_writable(self, action: str) -> None:
         """The one guard every mutating operation passes; raises :class:`ReadOnlyError`."""
-        if self._requested_read_only:
-            raise ReadOnlyError(action)
-        if self._database is not None and self._database.read_only:
-            raise ReadOnlyError(action, "the database comes from a newer microsandbox, so it is read-only")
+        reason = self.read_only_reason
+        if reason is not None:
+            raise ReadOnlyError(action, reason)
+
+    def on_write_block_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever :attr:`read_only_reason` changes because of what a write or
+        :meth:`recheck` found (the ledger changed, an install began or ended). No I/O."""
+        self.database.on_block_change(callback)
+
+    async def recheck(self) -> ReadOnlyReason | None:
+        """Look again whether the catalog may still be written (see :meth:`Database.recheck`)."""
+        if self._database is None:
+            return self.read_only_reason
+        await self._database.recheck()
+        return self.read_only_reason
 
     # -- accessors ------------------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ BUSY_FIRST_DELAY = 0.5
 #: How long quitting waits for backend calls still in flight.
 DB_DRAIN_TIMEOUT = 5.0
 BUSY_MAX_DELAY = 8.0
+#: How often the app looks whether the catalog changed under it (ledger, install lease, downgrade).
+HOME_RECHECK_SECS = 2.0
 
 
 def _sandbox_list_screen() -> Screen[Any]:
@@ -149,6 +151,7 @@ class MsbApp(App[None]):
         self.exit_after_first_frame = bool(os.environ.get(EXIT_AFTER_FIRST_FRAME_ENV))
         self._first_frame_reported = False
         self._db_tasks: set[asyncio.Future[Any]] = set()
+        self._watched_backend: LocalBackend | None = None
         self.set_reactive(MsbApp.active_mode, initial_screen)
         self.set_reactive(MsbApp.header_state, HeaderState(
             home=self._display_home or "…", home_position=self._home_position(), demo=demo,
@@ -162,6 +165,7 @@ class MsbApp(App[None]):
         self._ensure_chrome(self.screen)
         self._exit_on_hangup()
         self.open_backend()
+        self.set_interval(HOME_RECHECK_SECS, self._recheck_home)
 
     def _exit_on_hangup(self) -> None:
         """A lost terminal (SIGHUP) or a kill (SIGTERM) ends the session as quitting does, without the
@@ -218,8 +222,25 @@ class MsbApp(App[None]):
                 self.post_message(status(BackendState.ERROR, f"cannot open the home: {exc}",
                                          summary=f"cannot open the home: {exc.strerror or exc}"))
                 return
+            if backend is not self._watched_backend:
+                backend.on_write_block_change(partial(self._post_ready, backend))
+                self._watched_backend = backend
             self.post_message(status(BackendState.READY))
             return
+
+    def _post_ready(self, backend: LocalBackend) -> None:
+        self.post_message(BackendStatusChanged(BackendState.READY, backend=backend))
+
+    @work(exclusive=True, group="home-recheck", exit_on_error=False)
+    async def _recheck_home(self) -> None:
+        """A refresh tick: has the catalog changed under us (a newer microsandbox migrated it, an
+        install began)? A change is posted by the backend's block listener (see :meth:`open_backend`)."""
+        if self.backend_state is not BackendState.READY:
+            return
+        try:
+            await self.run_db(self.backend.recheck())
+        except BackendError:
+            pass  # a busy or broken catalog: the screens' own reads report it
 
     @on(BackendStatusChanged)
     def _backend_status_changed(self, event: BackendStatusChanged) -> None:

@@ -22,6 +22,8 @@ class BackendState(str, enum.Enum):
 def schema_label(status: SchemaStatus) -> str:
     """A few words for the header: what the catalog's schema is and what that means here."""
     state = status.state
+    if status.blocked is not None:
+        return status.blocked.summary
     if state is SchemaState.TOO_NEW:
         return "schema newer than supported: read-only"
     if state is SchemaState.MISSING:

@@ -15,25 +15,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 
+from backend.db.ledger import LEDGER_SQL, MIGRATIONS_0_5
+from backend.errors import ReadOnlyReason
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
 #: microsandbox 0.5.x's migrations, in order; also the order of the Alembic revisions 0001-0013.
-KNOWN_VERSIONS: tuple[str, ...] = (
-    "m20260305_000001_create_image_tables",
-    "m20260305_000002_create_sandbox_tables",
-    "m20260305_000003_create_storage_tables",
-    "m20260305_000004_create_sandbox_images_table",
-    "m20260410_000001_erofs_image_schema",
-    "m20260501_000001_create_snapshot_index",
-    "m20260517_000001_drop_sandbox_metric",
-    "m20260527_000001_migrate_oci_rootfs_source",
-    "m20260531_000001_create_sandbox_labels",
-    "m20260531_000002_index_sandbox_labels_key_value",
-    "m20260606_000001_named_volume_kinds",
-    "m20260621_000001_add_sandbox_ephemeral",
-    "m20260621_000002_create_maintenance_lease",
-)
+KNOWN_VERSIONS: tuple[str, ...] = MIGRATIONS_0_5
 
 # Alembic keeps global state; concurrent upgrades in one process must not interleave.
 _ALEMBIC_LOCK = threading.Lock()
@@ -65,6 +54,8 @@ class SchemaInfo:
     unknown: tuple[str, ...] = ()
     has_alembic_table: bool = False
     has_any_table: bool = False
+    #: The ledger in the order its rows were inserted (``rowid``), as microsandbox writes them.
+    ledger: tuple[str, ...] = ()
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -79,10 +70,14 @@ class SchemaStatus:
     state: SchemaState
     path: Path
     info: SchemaInfo = field(default_factory=SchemaInfo)
+    #: What blocks writing since the catalog was opened (the ledger changed, an install is under way).
+    blocked: ReadOnlyReason | None = None
 
     @property
     def message(self) -> str:
         """One line for a header or a ``doctor`` report."""
+        if self.blocked is not None:
+            return self.blocked.message
         if self.state is SchemaState.TOO_NEW:
             return (
                 f"schema is newer than supported (unknown migrations: {', '.join(self.info.unknown)}); "
@@ -101,12 +96,12 @@ def read_schema_info(conn: Connection) -> SchemaInfo:
         row[0]
         for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).all()
     }
-    applied: tuple[str, ...] = ()
+    ledger: tuple[str, ...] = ()
     if "seaql_migrations" in tables:
-        applied = tuple(
-            row[0] for row in conn.execute(text("SELECT version FROM seaql_migrations ORDER BY version"))
-        )
+        ledger = tuple(str(row[0]) for row in conn.execute(text(LEDGER_SQL)))
+    applied = tuple(sorted(ledger))
     return SchemaInfo(
+        ledger=ledger,
         applied=applied,
         unknown=tuple(v for v in applied if v not in KNOWN_VERSIONS),
         has_alembic_table="alembic_version" in tables,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.errors import InvalidQueryError, SandboxNotFoundError
+from backend.locks import LockTable, SandboxLockFiles, lock_held
 from backend.sandboxes.models import (
+    ACTIVE_STATUSES,
     RootfsInfo,
     SandboxDetail,
     SandboxPage,
@@ -54,15 +57,31 @@ async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list
     return [tuple(row) for row in result.all()]
 
 
-async def _rows_with_runs(conn: AsyncConnection, stored: list[Sequence[Any]]) -> list[SandboxRow]:
+def lifecycle_probe(run_dir: Path, stored: Sequence[Sequence[Any]]) -> Callable[[Sequence[Any]], bool | None]:
+    """For rows ``(id, name, config, status, ...)``: whether a runtime holds the row's lifecycle lock,
+    looked at only for ``Running``/``Draining`` rows, from one read of the kernel's lock table."""
+    if not any(row[3] in ACTIVE_STATUSES for row in stored):
+        return lambda _row: None
+    table = LockTable.read()
+
+    def held(row: Sequence[Any]) -> bool | None:
+        if row[3] not in ACTIVE_STATUSES or not isinstance(row[1], str):
+            return None
+        return lock_held(SandboxLockFiles.for_sandbox(run_dir, row[1]).lifecycle, table)
+
+    return held
+
+
+async def _rows_with_runs(conn: AsyncConnection, stored: list[Sequence[Any]], run_dir: Path) -> list[SandboxRow]:
     if not stored:
         return []
     ids = [int(row[0]) for row in stored]
     grouped = group_runs(await _fetch(conn, runs_sql(len(ids)), ids))
+    held = lifecycle_probe(run_dir, stored)
     out: list[SandboxRow] = []
     for row in stored:
         runs, problems = grouped.get(int(row[0]), ([], []))
-        out.append(make_row(row, runs, problems))
+        out.append(make_row(row, runs, problems, held(row)))
     return out
 
 
@@ -91,7 +110,7 @@ async def list_page(
         stored = stored[:limit]
         if not forward:
             stored.reverse()
-        rows = await _rows_with_runs(conn, stored)
+        rows = await _rows_with_runs(conn, stored, backend.home() / "run")
     if not stored:
         # Past either end: offer the way back to where the cursor pointed.
         back = anchor if cursor is not None else None
@@ -114,7 +133,7 @@ async def window_rows(backend: LocalBackend, query: SandboxQuery, offset: int, l
     async with db.read() as conn:
         if conn is None:
             return []
-        return await _rows_with_runs(conn, await _fetch(conn, sql, params))
+        return await _rows_with_runs(conn, await _fetch(conn, sql, params), backend.home() / "run")
 
 
 async def count_rows(backend: LocalBackend, query: SandboxQuery) -> int:
@@ -171,7 +190,7 @@ async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
         pins = await _fetch(conn, _ROOTFS_SQL, (stored[0],))
     run_problems: list[str] = []
     runs = [make_run(run, run_problems) for run in run_rows]
-    row = make_row(stored, runs, run_problems)
+    row = make_row(stored, runs, run_problems, lifecycle_probe(backend.home() / "run", [stored])(stored))
     parsed = parse_config(stored[2])
     config: dict[str, Any] | None = None
     masked: tuple[str, ...] = ()

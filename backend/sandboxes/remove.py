@@ -1,30 +1,30 @@
 """``msb rm`` for one stopped sandbox: its catalog row (runs, rootfs pin, labels cascade) and its folder.
 
-microsandbox deletes the folder, then the row, with no transaction around them. Here the folder is
-first *renamed* aside inside the write transaction (a cheap, atomic step that can be undone), the row
-is deleted and committed, and only then is the renamed folder deleted. So a refusal or a failed commit
-leaves the sandbox exactly as it was, and a folder that cannot be fully deleted afterwards is reported
-with its path.
+Like ``msb rm`` it first takes the sandbox's three locks (creation, lifecycle, snapshot lineage) with a
+short bounded wait, refusing while a microsandbox process holds any of them. microsandbox then deletes
+the folder, then the row, with no transaction around them. Here the folder is first *renamed* aside
+inside the write transaction (see :class:`backend.fileio.FolderRemoval`), the row is deleted and
+committed, and only then is the renamed folder deleted. So a refusal or a failed commit leaves the
+sandbox exactly as it was, and a folder that cannot be fully deleted afterwards is reported with its path.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.errors import (
+    SandboxLockedError,
     SandboxNotFoundError,
     SandboxNotRemovableError,
     SandboxRemoveError,
     SandboxStillRunningError,
 )
-from backend.fileio import pid_alive
+from backend.fileio import FolderRemoval, pid_alive
+from backend.locks import SandboxLockFiles, all_or_none
 from backend.sandboxes.models import ACTIVE_STATUSES, KNOWN_STATUSES
 from backend.sandboxes.names import validate_sandbox_name
 
@@ -32,17 +32,18 @@ if TYPE_CHECKING:
     from backend.local import LocalBackend
 
 
-def _exists(path: Path) -> bool:
-    try:
-        path.lstat()
-    except FileNotFoundError:
-        return False
-    return True
+#: How long removing waits for a microsandbox process to let go of the sandbox's locks.
+SANDBOX_LOCK_WAIT_S = 2.0
 
 
-def _restore(moved: Path, original: Path) -> None:
-    if _exists(moved) and not _exists(original):
-        os.rename(moved, original)
+def _lock_held(name: str, lock: Path) -> SandboxNotRemovableError:
+    what = {"creation-locks": "is being created or started"}.get(lock.parent.name, "is in use")
+    if lock.name.endswith(".snapshot-lineage.lock"):
+        what = "has a snapshot being taken or restored"
+    return SandboxLockedError(
+        name, f"it {what} by a microsandbox process (it holds `{lock}`); try again when that is done, or stop "
+        f"it first (msb stop {name})", lock,
+    )
 
 
 async def remove_sandbox(backend: LocalBackend, name: str) -> None:
@@ -50,10 +51,13 @@ async def remove_sandbox(backend: LocalBackend, name: str) -> None:
     name = validate_sandbox_name(name)
     action = f"remove sandbox {name}"
     backend.ensure_writable(action)
+    database = await backend.db()
+    backend.ensure_writable(action)
     folder = backend.sandboxes_dir() / name
-    aside = folder.with_name(f".{name}.removing-{secrets.token_hex(4)}")
+    locks = SandboxLockFiles.for_sandbox(backend.home() / "run", name)
+    removal = FolderRemoval(folder)
 
-    async def work(conn: AsyncConnection) -> None:
+    async def work(conn: AsyncConnection, move_aside: Callable[[], None]) -> None:
         found = (await conn.exec_driver_sql("SELECT id, status FROM sandbox WHERE name = ?", (name,))).all()
         if not found:
             raise SandboxNotFoundError(name)
@@ -78,43 +82,24 @@ async def remove_sandbox(backend: LocalBackend, name: str) -> None:
                     f"process {pid} of its run {run_id} is still alive although the status is {status}; "
                     f"stop it first (msb stop {name}, or kill {pid})",
                 )
-        moved = False
         try:
-            if _exists(folder):
-                os.rename(folder, aside)
-                moved = True
-            await conn.exec_driver_sql("DELETE FROM sandbox WHERE id = ?", (sandbox_id,))
-        except BaseException:
-            if moved:
-                _restore(aside, folder)
-            raise
+            move_aside()
+        except OSError as exc:
+            raise SandboxRemoveError(
+                f"cannot remove sandbox '{name}': its folder `{folder}` could not be moved aside "
+                f"({exc.strerror or exc}); nothing was removed. Check the folder's permissions.",
+                name,
+            ) from exc
+        await conn.exec_driver_sql("DELETE FROM sandbox WHERE id = ?", (sandbox_id,))
 
-    try:
-        await (await backend.db()).write(action, work)
-    except OSError as exc:
-        raise SandboxRemoveError(
-            f"cannot remove sandbox '{name}': its folder `{folder}` could not be moved aside "
-            f"({exc.strerror or exc}); nothing was removed. Check the folder's permissions.",
-            name,
-        ) from exc
-    except BaseException:
-        _restore(aside, folder)
-        raise
-    if not _exists(aside):
-        return
-    try:
-        # Shielded: the row is gone, so the folder must go too even if the caller is cancelled now.
-        await asyncio.shield(asyncio.to_thread(_delete_tree, aside))
-    except OSError as exc:
+    # The three locks msb rm takes: while a runtime, a launcher or a snapshot holds one, the sandbox
+    # is not ours to remove.
+    async with all_or_none(locks.all(), timeout_s=SANDBOX_LOCK_WAIT_S, on_held=lambda p: _lock_held(name, p)):
+        await removal.run(lambda move: database.write(action, lambda conn: work(conn, move)))
+        problem = await removal.finish()
+    if problem:
         raise SandboxRemoveError(
             f"sandbox '{name}' was removed from the catalog, but its old folder could not be fully "
-            f"deleted ({exc.strerror or exc}): delete `{aside}` by hand",
+            f"deleted ({problem}): delete `{removal.aside}` by hand",
             name,
-        ) from exc
-
-
-def _delete_tree(path: Path) -> None:
-    if path.is_symlink() or not path.is_dir():
-        path.unlink()
-        return
-    shutil.rmtree(path)
+        )

@@ -92,16 +92,21 @@ def _ephemeral(column: object, parsed: ParsedConfig, problems: list[str]) -> boo
     return value or parsed.ephemeral is True
 
 
-def reconcile_note(status: str, runs: Iterable[RunInfo]) -> tuple[str | None, str, int | None]:
+def reconcile_note(status: str, runs: Iterable[RunInfo],
+                   lifecycle_held: bool | None = None) -> tuple[str | None, str, int | None]:
     """``(note, effective status, live pid)`` the way ``msb ls`` would see the row.
 
-    For ``Running``/``Draining`` rows microsandbox looks at the latest ``Running`` run: none means still
+    A runtime that holds the sandbox's lifecycle lock (``run/locks/<h>.lock``) owns it: the row is
+    left alone whatever its pid says, as microsandbox's reconciliation does. Otherwise, for
+    ``Running``/``Draining`` rows microsandbox looks at the latest ``Running`` run: none means still
     starting; a NULL or dead pid means it rewrites the row to ``Crashed``. ``live pid`` is the most
     recent ``Running`` run whose pid is alive (``Sandbox::list``).
     """
     running = [run for run in runs if run.status == "Running"]
     live_pid = next((run.pid for run in running if run.pid_alive), None)
     if status in ACTIVE_STATUSES:
+        if lifecycle_held:
+            return None, status, live_pid
         if not running:
             return "no run recorded yet: the sandbox is still starting", status, None
         latest = running[0]
@@ -116,9 +121,11 @@ def reconcile_note(status: str, runs: Iterable[RunInfo]) -> tuple[str | None, st
     return None, status, None
 
 
-def make_row(stored: Sequence[Any], runs: Sequence[RunInfo], run_problems: Sequence[str] = ()) -> SandboxRow:
+def make_row(stored: Sequence[Any], runs: Sequence[RunInfo], run_problems: Sequence[str] = (),
+             lifecycle_held: bool | None = None) -> SandboxRow:
     """A :class:`SandboxRow` from ``(id, name, config, status, created_at, updated_at, ephemeral, ...)``
-    and its runs, newest first (at least the latest run and the latest ``Running`` runs)."""
+    and its runs, newest first (at least the latest run and the latest ``Running`` runs).
+    ``lifecycle_held``: whether a runtime holds the sandbox's lifecycle lock (None: not looked at)."""
     row_id, name, config, status, created, updated, ephemeral = stored[:7]
     parsed = parse_config_for_row(config) if isinstance(config, (str, bytes)) else parse_config(config)
     problems: list[str] = []
@@ -136,7 +143,7 @@ def make_row(stored: Sequence[Any], runs: Sequence[RunInfo], run_problems: Seque
     if parsed.config_name is not None and parsed.config_name != name_text:
         problems.append(f"config name {parsed.config_name!r} differs from the row name")
     problems.extend(run_problems)
-    note, effective, live_pid = reconcile_note(status_text, runs)
+    note, effective, live_pid = reconcile_note(status_text, runs, lifecycle_held)
     latest = max(runs, key=_run_order) if runs else None
     return SandboxRow(
         id=int(row_id),

@@ -73,7 +73,7 @@ class VolumeConfig:
         cls, name: str, *, quota_mib: int | None = None,
         labels: Iterable[tuple[str, str]] | Mapping[str, str] = (),
     ) -> VolumeConfig:
-        """A directory volume; ``quota_mib`` is stored but, as in microsandbox, not enforced."""
+        """A directory volume; microsandbox (0.5.10+) caps what a sandbox writes into it at ``quota_mib``."""
         return cls(name, "dir", quota_mib=quota_mib, labels=_labels(labels))
 
     @classmethod

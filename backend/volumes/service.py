@@ -1,13 +1,15 @@
 """Named volumes of one backend's home (reference section 5): rows, folders, usage, cross-references.
 
-Same rows and folders as microsandbox, with these differences, all on the safe side:
+Same rows, folders and locks as microsandbox 0.5.10+ (which 0.7 keeps):
 
-- create makes the folder (for a disk volume: a staged folder holding the finished image, renamed
-  into place) *before* inserting the row, so a row never points at half-made storage, and a failed
-  create leaves neither row nor folder. Like the 0.5.10 SDK it holds ``volumes/.locks/<name>.lock``
-  and refuses a name whose folder already exists;
-- remove first moves the folder aside, then deletes the row, then the folder: a folder that cannot
-  be moved leaves everything as it was, and one that cannot be deleted is reported by path;
+- create holds ``volumes/.locks/<name>.lock``, refuses a name whose row or folder exists, builds the
+  storage in ``volumes/.<name>.XXXXXX``, renames it into place and only then inserts the row; a
+  failed insert removes the folder again, so a row never points at half-made storage;
+- remove holds the same lock (taken before the row is read, so a create under way is waited for),
+  refuses a disk volume whose ``disk.raw`` a running VM holds locked, and refuses while a
+  ``Running``/``Draining``/``Paused`` sandbox has a ``Named`` mount of it. It then moves the folder
+  aside, deletes the row and deletes the folder (microsandbox deletes row then folder): a folder that
+  cannot be moved leaves everything as it was, and one that cannot be deleted is reported by path;
 - file operations (``fs_*``, see :mod:`backend.volumes.files`) check the row, refuse disk volumes and
   can never reach outside the volume folder.
 """
@@ -23,7 +25,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,7 @@ from backend.volumes import disk_image
 from backend.db import tables
 from backend.db.engine import READ_MMAP_SIZE
 from backend.volumes.disk_image import DiskEntry, Ext4Usage
+from backend.fileio import FolderRemoval
 from backend.errors import (
     FsUnsupportedError,
     VolumeAlreadyExistsError,
@@ -49,11 +52,13 @@ from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import VolumeConfig, VolumeInfo, validate_config, validate_volume_name
 from backend.volumes.paths import split_path
 from backend.volumes.storage import (
+    DISK_IMAGE_NAME,
+    attached_image_lock,
     check_name_fits,
-    delete_tree,
     discard_new_folder,
     is_component,
     provision,
+    refuse_if_mounted,
     volume_lock,
 )
 from backend.volumes.xref import MOUNTS_SQL, VolumeCrossRefs, build
@@ -211,52 +216,53 @@ class Volumes(VolumeFilesMixin):
         )
 
     async def remove(self, name: str) -> None:
-        """Delete the row and the folder. There is no in-use check (as in microsandbox): look at
-        :meth:`cross_refs` first. Raises ``VolumeRemoveError`` when the folder cannot be deleted."""
+        """Delete the row and the folder, as microsandbox 0.5.10+ does, under the volume's name lock.
+
+        Refused while a running sandbox holds the disk image's lock (``VolumeInUseError``: attached),
+        or while a ``Running``/``Draining``/``Paused`` sandbox has a ``Named`` mount of it, checked in the
+        same transaction that deletes the row (a config that cannot be read there refuses too, as in
+        microsandbox). Raises ``VolumeRemoveError`` when the folder cannot be deleted.
+        """
         action = f"remove volume `{name}`"
         self._backend.ensure_writable(action)
         database = await self._backend.db()
         self._backend.ensure_writable(action)
-        row = await self._row(name)
-        if row is None:
-            raise VolumeNotFoundError(name)
         volumes_dir = self._backend.volumes_dir()
         folder = volumes_dir / name
         # A row microsandbox would never write (a name like "../x") gets its row removed, nothing else.
         own_folder = is_component(name)
+        # The lock comes before the row is read, so a create still under way (its folder already in
+        # place, its row not yet) is waited for rather than half seen.
         async with volume_lock(volumes_dir, name if own_folder else "invalid-name"):
-            trash: Path | None = None
-            if own_folder and os.path.lexists(folder):
-                trash = volumes_dir / f".{name}.removing-{secrets.token_hex(4)}"
-                try:
-                    os.rename(folder, trash)
-                except OSError as exc:
-                    raise VolumeRemoveError(
-                        f"cannot remove volume `{name}`: its folder `{folder}` cannot be moved aside "
-                        f"({exc.strerror or exc}); nothing was changed", folder, row_removed=False,
-                    ) from exc
+            row = await self._row(name)
+            if row is None:
+                raise VolumeNotFoundError(name)
+            with attached_image_lock(name, folder / DISK_IMAGE_NAME if own_folder and row.kind == "disk" else None):
+                removal = FolderRemoval(folder) if own_folder else None
 
-            def delete_row(conn: sqlite3.Connection) -> None:
-                if conn.execute("DELETE FROM volume WHERE id = ?", (row.id,)).rowcount == 0:
-                    raise VolumeNotFoundError(name)
-
-            try:
-                await database.write_sync(action, delete_row)
-            except BaseException:
-                if trash is not None:
+                def delete_row(conn: sqlite3.Connection, move_aside: Callable[[], None]) -> None:
+                    refuse_if_mounted(conn, name)
                     try:
-                        os.rename(trash, folder)
+                        move_aside()
                     except OSError as exc:
-                        log.error("volume %s: could not move its folder back from %s: %s", name, trash, exc)
-                raise
-        if trash is not None:
-            # Shielded: the row is gone, so the folder must go too even if the caller is cancelled now.
-            problem = await asyncio.shield(asyncio.to_thread(delete_tree, trash))
-            if problem:
-                raise VolumeRemoveError(
-                    f"volume `{name}` was removed from the catalog, but its folder could not be deleted "
-                    f"completely: `{trash}` is left ({problem}); delete it by hand", trash, row_removed=True,
-                )
+                        raise VolumeRemoveError(
+                            f"cannot remove volume `{name}`: its folder `{folder}` cannot be moved aside "
+                            f"({exc.strerror or exc}); nothing was changed", folder, row_removed=False,
+                        ) from exc
+                    if conn.execute("DELETE FROM volume WHERE id = ?", (row.id,)).rowcount == 0:
+                        raise VolumeNotFoundError(name)
+
+                if removal is None:
+                    await database.write_sync(action, lambda conn: delete_row(conn, lambda: None))
+                    return
+                await removal.run(lambda move: database.write_sync(action, lambda conn: delete_row(conn, move)))
+                problem = await removal.finish()
+        if problem:
+            raise VolumeRemoveError(
+                f"volume `{name}` was removed from the catalog, but its folder could not be deleted "
+                f"completely: `{removal.aside}` is left ({problem}); delete it by hand", removal.aside,
+                row_removed=True,
+            )
 
     # -- storage --------------------------------------------------------------------------------
 

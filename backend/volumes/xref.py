@@ -18,7 +18,6 @@ from typing import Any, Literal
 from backend.errors import InvalidConfigError
 from backend.volumes.models import VolumeInfo, validate_volume_name
 
-LOCKS_FOLDER = ".locks"  # the SDK's per-volume lock files, not a volume
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +49,9 @@ class VolumeCrossRef:
 
 @dataclass(frozen=True, slots=True)
 class OrphanFolder:
-    """A folder under ``volumes/`` that no row names. ``valid_name`` is false for leftovers such as
-    half-made (``.name.XXXX``) or half-removed folders, whose names no volume can have."""
+    """A folder under ``volumes/`` that no row names. ``valid_name`` is false for a name no volume can
+    have. Dot-folders (microsandbox's ``.locks`` and ``.<name>.XXXXXX`` staging folders, a removal
+    under way) are never listed."""
 
     name: str
     path: Path
@@ -173,7 +173,9 @@ def build(
     try:
         with os.scandir(volumes_dir) as entries:
             for entry in entries:
-                if entry.name == LOCKS_FOLDER or entry.name in names:
+                # Dot-folders are microsandbox's (``.locks``, ``.<name>.XXXXXX`` staging) or ours (a
+                # removal under way): never volumes, never orphans to offer for deletion.
+                if entry.name.startswith(".") or entry.name in names:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     orphans.append(OrphanFolder(entry.name, volumes_dir / entry.name, _valid(entry.name)))

@@ -127,7 +127,7 @@ async def test_folder_that_cannot_be_moved_leaves_everything(
     add_sandbox(db, "locked")
     folder = make_folder(backend, "locked")
     # Occupy the name the folder would be moved to, so the rename fails (works as root too).
-    monkeypatch.setattr("backend.sandboxes.remove.secrets.token_hex", lambda _n: "fixed")
+    monkeypatch.setattr("backend.fileio.secrets.token_hex", lambda _n: "fixed")
     blocker = backend.sandboxes_dir() / ".locked.removing-fixed"
     (blocker / "inside").mkdir(parents=True)
     with pytest.raises(SandboxRemoveError, match="could not be moved aside .*nothing was removed"):
@@ -164,10 +164,10 @@ async def test_folder_left_after_commit_is_reported_with_its_path(
     add_sandbox(db, "sticky")
     make_folder(backend, "sticky")
 
-    def refuse(path: Path) -> None:
-        raise PermissionError(13, "Permission denied")
+    def refuse(path: Path) -> str:
+        return f"{path}: Permission denied"
 
-    monkeypatch.setattr("backend.sandboxes.remove._delete_tree", refuse)
+    monkeypatch.setattr("backend.fileio.delete_tree", refuse)
     with pytest.raises(SandboxRemoveError, match=r"removed from the catalog.*delete `.*\.sticky\.removing-"):
         await sandboxes.remove("sticky")
     assert query_all(db, "SELECT count(*) FROM sandbox") == [(0,)]

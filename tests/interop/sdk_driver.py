@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--kind", default="dir", help="dir | disk (the SDK rejects anything else)")
     c.add_argument("--size-mib", type=int, help="required for disk; at least 67")
-    c.add_argument("--quota-mib", type=int, help="dir only; stored, never enforced")
+    c.add_argument("--quota-mib", type=int, help="dir only; caps guest writes (0.5.10+)")
     c.add_argument("--label", action="append", metavar="K=V")
     sub.add_parser("volume-list")
     for cmd in ("volume-get", "volume-remove"):

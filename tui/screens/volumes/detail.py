@@ -38,7 +38,7 @@ def kind_text(row: VolumeRow) -> str:
         capacity = byte_size(info.capacity_bytes) if info.capacity_bytes else "unknown size"
         return f"disk · {info.disk_format or 'raw'} {info.disk_fstype or 'ext4'} image of {capacity}"
     if info.quota_mib:
-        return f"directory · quota {byte_size(info.quota_mib * MIB)} (stored, not enforced)"
+        return f"directory · quota {byte_size(info.quota_mib * MIB)} (caps guest writes)"
     return "directory · no quota"
 
 

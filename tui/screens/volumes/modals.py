@@ -146,7 +146,7 @@ class CreateVolumeModal(ModalScreen[str | None]):
         disk = self.kind == "disk"
         self.query_one("#size-label", Label).update(
             "Size (required): 512M, 1.5G or MiB; at least 67 MiB" if disk
-            else "Quota (optional): 512M, 2G or MiB; stored, not enforced by microsandbox")
+            else "Quota (optional): 512M, 2G or MiB; caps what sandboxes write into it")
         self.query_one("#volume-size", Input).placeholder = "1G" if disk else "no quota"
         self.validate_form()
 
