@@ -87,9 +87,9 @@ def loads_strict(text: str | bytes, *, parse_float: Callable[[str], Any] | None 
     """
     too_deep = _depth_at(text, SERDE_MAX_DEPTH)
     if too_deep is not None:
-        line, column = _position(text, too_deep)
+        deep_line, deep_column = _position(text, too_deep)
         raise JsonError(f"nested deeper than {SERDE_MAX_DEPTH} levels (microsandbox's limit)",
-                        line=line, column=column, position=too_deep)
+                        line=deep_line, column=deep_column, position=too_deep)
     duplicate: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
