@@ -29,7 +29,8 @@ from tests.reliability.support import FaultPlan, FaultyOs, InjectedFault
 #: The OS calls the volume code makes that change or open something. ``close`` is left out: on Linux it
 #: always releases the descriptor, and these descriptors (locks, a fresh image) hold no unwritten data.
 WATCHED = ("mkdir", "open", "rename", "rmdir", "unlink", "ftruncate")
-FAULT_MODULES = ("backend.volumes.service", "backend.volumes.storage", "backend.volumes.disk_image")
+FAULT_MODULES = ("backend.volumes.service", "backend.volumes.storage", "backend.volumes.disk_image", "backend.fileio",
+                 "backend.locks")
 
 
 def volume_state(home: Path, name: str) -> str:
