@@ -37,7 +37,7 @@ pytestmark = pytest.mark.interop
 
 MIB = 1024 * 1024
 #: Columns a fresh 0.7.11 home declares ``integer`` and a 0.5 home (even migrated by 0.7.11) ``bigint``.
-BIGINT_TABLES = {("table", "layer"), ("table", "manifest"), ("table", "volume"), ("table", "seaql_migrations")}
+BIGINT_TABLES = {("table", name) for name in ("layer", "manifest", "volume", "seaql_migrations")}
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -56,7 +56,8 @@ def test_driver_runs_the_published_sdk_and_its_bundled_msb_in_their_own_venv(sdk
     assert (found["sdk"], found["msb"]) == ("0.7.11", "msb 0.7.11")
     assert Path(found["python"]).parent == sdk07_env.venv / "bin"
     assert Path(found["msb_path"]).is_relative_to(sdk07_env.venv)
-    assert json.loads((sdk07_env.venv / ".msb-tui-sdk07-ready.json").read_text())["package"] == "microsandbox==0.7.11"
+    marker = json.loads((sdk07_env.venv / ".msb-tui-sdk07-ready.json").read_text())
+    assert marker["package"] == "microsandbox==0.7.11"
 
 
 def test_venv_location_comes_from_the_real_environment_not_the_per_test_home(
@@ -82,7 +83,7 @@ def test_a_folder_that_is_not_a_venv_is_refused_with_how_to_get_one_and_left_alo
     assert [p.name for p in folder.iterdir()] == ["precious.txt"]
 
 
-# -- fresh 0.7.11 homes: schema and ledger --------------------------------------------------------------------
+# -- fresh 0.7.11 homes: schema and ledger -------------------------------------------------------------------
 
 def test_a_fresh_home_is_the_vendored_schema_object_by_object(sdk07: Sdk07Runner, home: Path,
                                                               tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_the_vendored_07_data_ships_as_package_data(tmp_path: Path) -> None:
     assert (DATA / "schema.sql").is_file() and (DATA / "default-config.json").is_file()
 
 
-# -- migrations by 0.7.11 -------------------------------------------------------------------------------------
+# -- migrations by 0.7.11 ------------------------------------------------------------------------------------
 
 def test_a_0510_home_upgraded_by_0711_has_the_same_ledger_and_keeps_bigint(
         sdk05_home_template: Path, sdk05_upgraded_home: Path, tmp_path: Path) -> None:
@@ -159,8 +160,9 @@ def test_a_0510_home_upgraded_by_0711_has_the_07_row_shapes(sdk05_upgraded_home:
         config = json.loads(config_text)
         assert (active, slot, overrides) == (None, None, None)
         assert list(config) == sorted(config)  # migration 15 re-serialized the row: keys sorted
-        assert config["image"]["Bind"] == {"follow_root_symlinks": False, "path": config["image"]["Bind"]["path"]}
-        assert Path(config["image"]["Bind"]["path"]).name == spec.root
+        bind = config["image"]["Bind"]
+        assert bind == {"follow_root_symlinks": False, "path": bind["path"]}
+        assert Path(bind["path"]).name == spec.root
         assert rows(db, f"SELECT key, value FROM sandbox_labels WHERE sandbox_id = {row_id} ORDER BY rowid") \
             == sorted(spec.labels.items())  # 0.5.10 wrote none; migration 22 rebuilt them
     assert rows(db, "SELECT name, holder_pid FROM maintenance_lease") == [("install_exclusive", None)]
@@ -168,7 +170,8 @@ def test_a_0510_home_upgraded_by_0711_has_the_07_row_shapes(sdk05_upgraded_home:
     os.umask(umask)
     lock = (sdk05_upgraded_home / "db" / "msb.db.migration.lock").stat()
     assert stat.S_IMODE(lock.st_mode) == 0o666 & ~umask  # made by 0.5.10; 0.7.11 makes it 0600
-    labels = {name: labels and dict(json.loads(labels)) for name, labels in rows(db, "SELECT name, labels FROM volume")}
+    stored = rows(db, "SELECT name, labels FROM volume")
+    labels = {name: text and dict(json.loads(text)) for name, text in stored}
     assert labels == {name: spec.labels or None for name, spec in VOLUMES.items()}
 
 
@@ -189,11 +192,11 @@ async def test_0711_migrates_a_home_made_by_msb_tui_and_keeps_alembic_version(
     assert {k: v.replace("bigint", "integer") for k, v in ours.items()} == vendored
 
 
-# -- the realistic 0.7 home -------------------------------------------------------------------------------------
+# -- the realistic 0.7 home ----------------------------------------------------------------------------------
 
 def test_realistic_home_volumes_are_rows_folders_and_labels(sdk07_home: Path, sdk07: Sdk07Runner) -> None:
     db = sdk07_home / "db" / "msb.db"
-    found = {name: (kind, quota, capacity, labels and json.loads(labels)) for name, kind, quota, capacity, labels
+    found = {name: (kind, quota, capacity, text and json.loads(text)) for name, kind, quota, capacity, text
              in rows(db, "SELECT name, kind, quota_mib, capacity_bytes, labels FROM volume")}
     assert found.keys() == VOLUMES.keys()
     for name, spec in VOLUMES.items():
@@ -237,7 +240,8 @@ def test_realistic_home_sandbox_rows_configs_and_labels(sdk07_home: Path) -> Non
         if spec.cpus:
             assert config["resources"]["cpus"] == config["resources"]["max_cpus"] == spec.cpus
         if spec.memory_mib:
-            assert config["resources"]["memory_mib"] == config["resources"]["max_memory_mib"] == spec.memory_mib
+            resources = config["resources"]
+            assert resources["memory_mib"] == resources["max_memory_mib"] == spec.memory_mib
         mounts = {m["guest"]: m for m in config["mounts"]}
         assert [m["guest"] for m in config["mounts"]] == sorted(mounts)  # stored sorted by guest path
         for volume, guest, readonly in spec.named:
@@ -263,7 +267,8 @@ def test_realistic_home_owned_volumes_live_under_their_sandbox(sdk07_home: Path)
         folders = sorted(owned.iterdir()) if owned.exists() else []
         assert len(folders) == len(spec.owned)
         for guest, kind, size in spec.owned:
-            [folder] = [f for f in folders if re.fullmatch(re.escape(guest.strip("/")) + r"_[0-9a-f]{8}", f.name)]
+            pattern = re.escape(guest.strip("/")) + r"_[0-9a-f]{8}"
+            [folder] = [f for f in folders if re.fullmatch(pattern, f.name)]
             if kind == "dir":
                 assert sorted(p.name for p in folder.iterdir()) == ["data"] and (folder / "data").is_dir()
                 continue
@@ -291,7 +296,7 @@ def test_realistic_home_has_the_07_locks_and_leases(sdk07_home: Path) -> None:
         assert (sdk07_home / "run" / "creation-locks" / f"{lock_hash(name)}.lock").is_file()
 
 
-# -- the runner on the realistic home ---------------------------------------------------------------------------
+# -- the runner on the realistic home ------------------------------------------------------------------------
 
 def test_sdk07_lists_gets_and_filters_the_realistic_home(sdk07_home: Path, sdk07: Sdk07Runner) -> None:
     volumes, sandboxes, ml, page, web0, cli_ls, inspect = (r["result"] for r in sdk07.batch(
@@ -319,7 +324,7 @@ def test_copies_are_private_so_tests_can_change_them(sdk07_home: Path, sdk07_hom
     assert len(rows(sdk07_home_template / "db" / "msb.db", "SELECT id FROM sandbox")) == len(SANDBOXES)
 
 
-# -- config check -------------------------------------------------------------------------------------------------
+# -- config check --------------------------------------------------------------------------------------------
 
 CONFIG_CASES = [
     ({}, None),
