@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
+from tests.sdk07_fixtures import (  # noqa: F401 - fixtures of the microsandbox==0.7.11 reference client
+    sdk05_home,
+    sdk05_home_template,
+    sdk05_upgraded_home,
+    sdk05_upgraded_home_template,
+    sdk07,
+    sdk07_env,
+    sdk07_home,
+    sdk07_home_template,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -23,8 +23,9 @@ from backend.config.model import (
 )
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError
 from backend.paths import config_path, resolve_home
+from tests.data import DATA
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+REFERENCE = DATA
 
 
 def parse(text: str) -> LocalConfig:

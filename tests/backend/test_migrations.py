@@ -14,8 +14,9 @@ from alembic.script import ScriptDirectory
 from backend import KNOWN_VERSIONS, LocalBackend, SchemaState
 from backend.db.migrate import alembic_config
 from backend.errors import DatabaseError, ReadOnlyError
+from tests.data import DATA
 
-REFERENCE_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "reference" / "schema.sql"
+REFERENCE_SCHEMA = DATA / "schema.sql"
 SEED_TABLES = [
     "config", "image_ref", "layer", "maintenance_lease", "manifest", "manifest_layer", "run", "sandbox",
     "sandbox_labels", "sandbox_rootfs", "snapshot_index", "volume", "volume_attach",
