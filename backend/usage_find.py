@@ -11,10 +11,15 @@ each sub-folder relative to its parent with ``O_NOFOLLOW``, so a folder swapped 
 mid-scan is an error (``Too many levels of symbolic links``), never followed. ``-xdev`` stays on the
 folder's file system (mount points inside are left out, as by ``du -x`` and the Python walk).
 
+Several cores: a first find lists the root only (``-maxdepth 1``); its sub-folders are dealt out to
+a few more finds (one per usable core, two batches each), which start at ``/proc/self/fd/N/<name>``
+(``-P``: a start folder swapped for a symlink is listed as the symlink). All their streams are read
+and totalled in the scanning thread. On one core, one find walks everything.
+
 The stream (``LC_ALL=C``, bytes throughout). Names appear only in folder records, between NULs, so
 any byte but NUL may be in them; everything else is numbers:
 
-- a folder: ``\\0D<depth> <inode> <device> <size> <blocks> <path from the root>\\0`` (before its content);
+- a folder: ``\\0D<depth> <inode> <device> <size> <blocks> /proc/self/fd/N/<path>\\0`` (before its content);
 - a file with several hard links: ``\\0H<depth> <inode> <device> <size> <blocks>\\0``;
 - any other entry: ``<depth> <size> <blocks>\\n``, in runs between records.
 
@@ -44,7 +49,7 @@ import shutil
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.usage import MAX_DEPTH, MAX_ERROR_SAMPLES, DirUsage, ProgressFn, Usage, UsageProgress, _fold
 
@@ -55,8 +60,11 @@ READ_SIZE = 1 << 20
 SLICE = 16384  # bytes totalled between cancel and progress checks: ~1,500 entries
 BATCH_S = 0.004  # pause after a short read, so that reads come in tens of KB, not find's 4 KB writes
 POLL_MS = 50  # the longest a cancel waits while find is busy in a slow folder
+MAX_WORKERS = 4  # finds walking the root's folders at once (one per usable core, at most this)
+WORKERS: int | None = None  # tests fix it; None: from the usable cores
+ARGV_BYTES = 1 << 17  # start folders per find: well within a command line's limits
 
-_DIR_FORMAT = r"\0D%d %i %D %s %b %P\0"
+_DIR_FORMAT = r"\0D%d %i %D %s %b %p\0"
 _LINK_FORMAT = r"\0H%d %i %D %s %b\0"
 _FILE_FORMAT = r"%d %s %b\n"
 _ERROR_LINE = re.compile(rb"find: '((?:[^'\\]|\\.)*)': (.*)", re.DOTALL)
@@ -137,20 +145,66 @@ class _Numbers(dict[bytes, int]):
 _NUMBERS = _Numbers()  # shared by the scans of all threads: a dict lookup or store is atomic
 
 
-class _Stream:
-    """Totals of one find stream, fed as it arrives; ``stack[k]`` is the open folder at depth ``k``."""
+class _Totals:
+    """What all the find streams of one scan add up to: the tree, the counts, and the errors."""
 
-    def __init__(self, root_stat: os.stat_result, tree: bool) -> None:
+    def __init__(self, root_stat: os.stat_result, tree: bool, prefix: bytes) -> None:
         self.root = DirUsage("")
         self.root_stat = root_stat
         self.tree = tree
-        self.stack: list[DirUsage] = []
+        self.prefix = prefix  # every path find prints starts with it: /proc/self/fd/N/
         self.seen: set[tuple[bytes, bytes]] = set()
         self.files = self.dirs = self.apparent = self.blocks = self.errors = 0
         self.samples: list[str] = []
         self.current = b""
+        self.rooted = False  # the root's record came: find walks the folder we opened
+
+    def note(self, node: DirUsage, path: str, reason: str) -> None:
+        node.errors += 1
+        self.errors += 1
+        if len(self.samples) < MAX_ERROR_SAMPLES:
+            self.samples.append(f"{path}: {reason}")
+
+    def relative(self, path: bytes) -> bytes:
+        return path[len(self.prefix):] if path.startswith(self.prefix) else b""
+
+    def error_lines(self, stderr: bytes) -> None:
+        """Count find's error lines (once the streams are folded): each on the deepest folder of the tree
+        along its path (an unreadable folder's own node; the parent of an entry that vanished)."""
+        for line in stderr.splitlines():
+            match = _ERROR_LINE.fullmatch(line)
+            raw = unquote(match[1]) if match else b""
+            if match is None or not (raw + b"/").startswith(self.prefix):
+                if line.strip():
+                    self.note(self.root, "/", line.decode(errors="replace"))
+                continue
+            relative = self.relative(raw)
+            node = self.root
+            for name in relative.split(b"/"):
+                child = node.children.get(os.fsdecode(name))
+                if child is None:
+                    break
+                node.errors += 1  # folded already: the error counts in every folder on the way
+                node = child
+            self.note(node, "/" + os.fsdecode(relative), match[2].decode(errors="replace"))
+
+
+class _Stream:
+    """The output of one find, totalled as it arrives; ``stack[k]`` is the open folder at depth ``k``.
+
+    The first find starts at the root (``offset`` 0). With ``top`` (a list), it lists the root only
+    and collects the root's sub-folders there, for the other finds, which start at those (``offset``
+    1: their depth 0 is depth 1 of the tree).
+    """
+
+    def __init__(self, totals: _Totals, offset: int, top: list[bytes] | None = None) -> None:
+        self.totals = totals
+        self.offset = offset
+        self.top = top
+        self.stack: list[DirUsage] = [totals.root] if offset else []
         self.tail = b""
         self.in_record = False  # the tail is the start of a record, not of a run
+        self.skipping = False  # inside a start folder on another file system (mounted since listed)
 
     def feed(self, data: bytes) -> None:
         """Total the complete records and lines of ``self.tail + data``; keep the unfinished end."""
@@ -172,6 +226,12 @@ class _Stream:
 
     def run(self, text: bytes) -> None:
         words = text.split()
+        if self.skipping:
+            starts = [index for index in range(0, len(words), 3) if words[index] == b"0"]
+            if not starts:
+                return
+            self.skipping = False
+            words = words[starts[0]:]
         number = _NUMBERS.__getitem__
         if words[0] == words[-3]:  # one depth throughout (the usual case: depth only falls in a run)
             self.add(int(words[0]), len(words) // 3, sum(map(number, words[1::3])),
@@ -188,15 +248,17 @@ class _Stream:
 
     def add(self, depth: int, files: int, apparent: int, blocks: int) -> None:
         stack = self.stack
+        depth += self.offset
         while len(stack) > depth:
             self.close()
         node = stack[-1]
         node.apparent_bytes += apparent
         node.allocated_bytes += blocks * 512
         node.files += files
-        self.files += files
-        self.apparent += apparent
-        self.blocks += blocks
+        totals = self.totals
+        totals.files += files
+        totals.apparent += apparent
+        totals.blocks += blocks
 
     def close(self, complete: bool = True) -> None:
         node = self.stack.pop()
@@ -207,74 +269,62 @@ class _Stream:
         kind = record[:1]
         if kind == b"H":
             link_depth, inode, device, link_size, link_blocks = record[1:].split(b" ")
+            if self.skipping and link_depth != b"0":
+                return
+            self.skipping = False
             key = (device, inode)
-            if key not in self.seen:
-                self.seen.add(key)
+            if key not in self.totals.seen:
+                self.totals.seen.add(key)
                 self.add(int(link_depth), 1, int(link_size), int(link_blocks))
             return
         if kind != b"D":
             raise FindUnusable(f"find printed an unexpected record {record[:40]!r}")
         fields = record[1:].split(b" ", 5)
-        depth, size, blocks = int(fields[0]), int(fields[3]), int(fields[4])
+        if self.skipping and fields[0] != b"0":
+            return
+        self.skipping = False
+        totals = self.totals
+        depth, size, blocks = int(fields[0]) + self.offset, int(fields[3]), int(fields[4])
         if depth == 0:
-            root = self.root_stat
+            root = totals.root_stat
             if self.stack or (int(fields[1]), int(fields[2])) != (root.st_ino, root.st_dev):
                 raise FindUnusable("find walked another folder than the one opened")
-            node = self.root
+            node = totals.root
+            totals.rooted = True
         else:
             stack = self.stack
             while len(stack) > depth:
                 self.close()
-            if int(fields[2]) != self.root_stat.st_dev:
-                return  # a mount point: -xdev does not enter it, and like du -x we leave it out
-            path = fields[5]
+            if int(fields[2]) != totals.root_stat.st_dev:
+                # A mount point: like du -x we leave it out. -xdev keeps find out of it, unless it
+                # is a start folder (mounted since the root was listed): skip up to the next one.
+                self.skipping = depth == self.offset
+                return
+            path = totals.relative(fields[5])
             parent = stack[-1]
             if depth >= MAX_DEPTH:
-                self.note(parent, "/" + os.fsdecode(path), f"deeper than {MAX_DEPTH} levels, not scanned")
+                totals.note(parent, "/" + os.fsdecode(path), f"deeper than {MAX_DEPTH} levels, not scanned")
+                return
+            if self.top is not None:  # the listing of the root: the other finds walk its folders
+                if not path or b"/" in path:
+                    raise FindUnusable(f"find listed the root's folder {fields[5]!r} unexpectedly")
+                self.top.append(path)
                 return
             node = DirUsage(os.fsdecode(path.rpartition(b"/")[2]))
-            if self.tree:
+            if totals.tree:
                 parent.children[node.name] = node
-            self.dirs += 1
-            self.current = path
+            totals.dirs += 1
+            totals.current = path
         node.apparent_bytes += size
         node.allocated_bytes += blocks * 512
-        self.apparent += size
-        self.blocks += blocks
+        totals.apparent += size
+        totals.blocks += blocks
         self.stack.append(node)
-
-    def note(self, node: DirUsage, path: str, reason: str) -> None:
-        node.errors += 1
-        self.errors += 1
-        if len(self.samples) < MAX_ERROR_SAMPLES:
-            self.samples.append(f"{path}: {reason}")
 
     def finish(self, complete: bool) -> None:
         """Fold the folders still open into their parents (complete only when find got to the end)."""
         while len(self.stack) > 1:
             self.close(complete)
-        self.root.complete = complete
-        self.stack.clear()
-
-    def error_lines(self, stderr: bytes, prefix: bytes) -> None:
-        """Count find's error lines (after :meth:`finish`): each on the deepest folder of the tree
-        along its path (an unreadable folder's own node; the parent of an entry that vanished)."""
-        for line in stderr.splitlines():
-            match = _ERROR_LINE.fullmatch(line)
-            raw = unquote(match[1]) if match else b""
-            if match is None or not (raw + b"/").startswith(prefix):
-                if line.strip():
-                    self.note(self.root, "/", line.decode(errors="replace"))
-                continue
-            relative = raw[len(prefix):]
-            node = self.root
-            for name in relative.split(b"/"):
-                child = node.children.get(os.fsdecode(name))
-                if child is None:
-                    break
-                node.errors += 1  # folded already: the error counts in every folder on the way
-                node = child
-            self.note(node, "/" + os.fsdecode(relative), match[2].decode(errors="replace"))
 
 
 def scan_with_find(
@@ -283,31 +333,58 @@ def scan_with_find(
 ) -> Usage:
     """Scan the open folder ``fd`` with the find at ``tool``; see :func:`backend.usage.scan_usage`.
 
-    Raises :class:`FindUnusable` (with find already stopped) when find did not walk this folder.
+    Raises :class:`FindUnusable` (with every find already stopped) when find did not walk this folder.
     """
-    scan = _FindScan(fd, progress, cancel, interval_s, tree)
+    scan = _FindScan(fd, tool, progress, cancel, interval_s, tree)
     if not scan.cancelled():
-        scan.run(tool)
+        scan.run()
     return scan.result()
 
 
-class _FindScan:
-    """One run of find: the child, its two pipes, and the stream they fill."""
+def workers() -> int:
+    """How many finds walk at once: one per usable core, at most :data:`MAX_WORKERS`."""
+    if WORKERS is not None:
+        return WORKERS
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
-    def __init__(self, fd: int, progress: ProgressFn | None, cancel: threading.Event | None,
+
+@dataclass(eq=False)
+class _Child:
+    """One running find: its process, the stream of its output, and what it wrote to stderr."""
+
+    process: subprocess.Popen[bytes]
+    stream: _Stream
+    out: int
+    err: int
+    stderr: bytearray = field(default_factory=bytearray)
+    open_pipes: int = 2
+
+
+class _FindScan:
+    """One scan: a find that lists the root, then finds that walk its folders (a few at a time), and
+    the streams they fill, all read in the scanning thread."""
+
+    def __init__(self, fd: int, tool: str, progress: ProgressFn | None, cancel: threading.Event | None,
                  interval_s: float, tree: bool) -> None:
         self.fd = fd
+        self.tool = tool
         self.progress = progress
         self.cancel = cancel
         self.interval_s = interval_s
         self.tree = tree
         self.started = time.monotonic()
         self.next_report = self.started + interval_s
-        self.stream = _Stream(os.fstat(fd), tree)
-        self.stderr = bytearray()
+        self.start = f"/proc/self/fd/{fd}/".encode()
+        self.totals = _Totals(os.fstat(fd), tree, self.start)
+        self.workers = workers()
+        self.children: list[_Child] = []
+        self.running: dict[int, _Child] = {}  # by pipe
+        self.queue: list[list[bytes]] = []
+        self.poller = select.poll()
+        self.live = 0  # finds started and not ended
         self.error_lines = 0
-        self.finished = False
-        self.start = f"/proc/self/fd/{fd}/"
+        self.finished = False  # every find got to the end of its output
+        self.failed = False  # a find stopped before it was done
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -318,86 +395,122 @@ class _FindScan:
         now = time.monotonic()
         if force or now >= self.next_report:
             self.next_report = now + self.interval_s
-            stream = self.stream
-            self.progress(UsageProgress(stream.files, stream.dirs, stream.apparent, stream.blocks * 512,
-                                        stream.errors + self.error_lines, now - self.started,
-                                        "/" + os.fsdecode(stream.current)))
+            totals = self.totals
+            self.progress(UsageProgress(totals.files, totals.dirs, totals.apparent, totals.blocks * 512,
+                                        totals.errors + self.error_lines, now - self.started,
+                                        "/" + os.fsdecode(totals.current)))
 
-    def run(self, tool: str) -> None:
-        argv = ["find", "-P", self.start, "-xdev", "-maxdepth", str(MAX_DEPTH),
-                "(", "-type", "d", "-printf", _DIR_FORMAT, ")",
-                "-o", "(", "-links", "+1", "-printf", _LINK_FORMAT, ")",
-                "-o", "-printf", _FILE_FORMAT]
+    def spawn(self, starts: list[bytes], stream: _Stream, max_depth: int) -> None:
+        argv: list[str | bytes] = ["find", "-P", *starts, "-xdev", "-maxdepth", str(max_depth),
+                                   "(", "-type", "d", "-printf", _DIR_FORMAT, ")",
+                                   "-o", "(", "-links", "+1", "-printf", _LINK_FORMAT, ")",
+                                   "-o", "-printf", _FILE_FORMAT]
+        out, out_end = os.pipe()
+        err, err_end = os.pipe()
+        with contextlib.suppress(OSError):  # a larger pipe lets find run ahead between our reads
+            fcntl.fcntl(out, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         try:
-            child = subprocess.Popen(argv, executable=tool, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, pass_fds=(self.fd,), cwd="/",
-                                     env={"LC_ALL": "C"})
+            process = subprocess.Popen(argv, executable=self.tool, stdin=subprocess.DEVNULL, stdout=out_end,
+                                       stderr=err_end, pass_fds=(self.fd,), cwd="/", env={"LC_ALL": "C"})
         except OSError as exc:
+            os.close(out)
+            os.close(err)
             raise FindUnusable(f"cannot start find: {exc}") from exc
-        assert child.stdout is not None and child.stderr is not None
-        try:
-            with contextlib.suppress(OSError):  # a larger pipe lets find run ahead between our reads
-                fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-            self.pump(child.stdout.fileno(), child.stderr.fileno())
         finally:
-            if not self.finished:  # cancelled, or failed: stop find now (at the end of its output it exits)
-                child.kill()
-            child.wait()
-            self.stderr += child.stderr.read()
-            child.stdout.close()
-            child.stderr.close()
-        if not self.stream.stack and self.finished:
-            raise FindUnusable("find printed nothing: " + self.stderr.decode(errors="replace").strip()[:200])
-        if self.finished and child.returncode not in (0, 1):
-            self.finished = False
-            self.stream.note(self.stream.root, "/", f"find stopped (status {child.returncode})")
+            os.close(out_end)
+            os.close(err_end)
+        child = _Child(process, stream, out, err)
+        self.children.append(child)
+        self.live += 1
+        for pipe in (child.out, child.err):
+            self.running[pipe] = child
+            self.poller.register(pipe, select.POLLIN)
 
-    def pump(self, out: int, err: int) -> None:
-        """Total find's output as it comes, until it ends (``finished``) or the scan is cancelled."""
-        poller = select.poll()
-        poller.register(out, select.POLLIN)
-        poller.register(err, select.POLLIN)
-        open_pipes = 2
-        while open_pipes:
+    def run(self) -> None:
+        split = self.workers > 1
+        root = _Stream(self.totals, 0, [] if split else None)
+        try:
+            self.spawn([self.start], root, 1 if split else MAX_DEPTH)
+            self.pump()
+        finally:
+            for child in self.children:
+                if child.process.returncode is None:
+                    child.process.kill()  # cancelled, or failed: stop it now
+                    child.process.wait()
+                if child.err in self.running:  # what it said before it stopped
+                    while data := os.read(child.err, READ_SIZE):
+                        child.stderr += data
+                os.close(child.out)
+                os.close(child.err)
+
+    def pump(self) -> None:
+        """Total the finds' output as it comes, until all have ended (``finished``) or a cancel."""
+        while self.running:
             if self.cancelled():
                 return
-            events = poller.poll(POLL_MS)
+            events = self.poller.poll(POLL_MS)
             if not events:
                 self.report()  # find is busy in a slow folder: progress goes on all the same
-            for ready, _event in events:
-                data = os.read(ready, READ_SIZE)
+            for pipe, _event in events:
+                child = self.running[pipe]
+                data = os.read(pipe, READ_SIZE)
                 if not data:
-                    poller.unregister(ready)
-                    open_pipes -= 1
-                elif ready == err:
-                    self.stderr += data
+                    self.poller.unregister(pipe)
+                    del self.running[pipe]
+                    child.open_pipes -= 1
+                    if not child.open_pipes:
+                        self.ended(child)
+                elif pipe == child.err:
+                    child.stderr += data
                     self.error_lines += data.count(b"\n")
-                elif not self.total(data):
+                elif not self.total(child.stream, data):
                     return
-                elif len(data) < READ_SIZE // 4:
+                elif len(data) < READ_SIZE // 4 and child.stream.top is None:
                     time.sleep(BATCH_S)  # we are ahead of find: let its output pile up, fewer wake-ups
         self.finished = True
 
-    def total(self, data: bytes) -> bool:
+    def ended(self, child: _Child) -> None:
+        """A find closed its output: reap it, fold its stream, and start the next finds."""
+        child.process.wait()
+        self.live -= 1
+        stream = child.stream
+        if stream.offset == 0 and not self.totals.rooted:
+            said = child.stderr.decode(errors="replace").strip()[:200]
+            raise FindUnusable(f"find printed nothing: {said}")
+        stream.finish(True)
+        if child.process.returncode not in (0, 1):
+            self.totals.note(self.totals.root, "/", f"find stopped (status {child.process.returncode})")
+            self.failed = True
+        if stream.top:
+            self.queue = _batches(stream.top, self.workers, len(self.start))
+        while self.queue and self.live < self.workers:
+            self.spawn([self.start + name for name in self.queue.pop()], _Stream(self.totals, 1),
+                       MAX_DEPTH - 1)
+
+    def total(self, stream: _Stream, data: bytes) -> bool:
         """Feed ``data`` in slices, with cancel checks and progress in between; False when cancelled."""
         for offset in range(0, len(data), SLICE):
             if self.cancelled():
                 return False
             try:
-                self.stream.feed(data[offset:offset + SLICE])
+                stream.feed(data[offset:offset + SLICE])
             except (ValueError, IndexError) as exc:
                 raise FindUnusable(f"find printed what we cannot read: {exc}") from exc
             self.report()
         return True
 
     def result(self) -> Usage:
-        stream, root = self.stream, self.stream.root
-        if not stream.stack:  # cancelled before find printed the root: its own size is known anyway
-            root.apparent_bytes = stream.apparent = stream.root_stat.st_size
-            stream.blocks = stream.root_stat.st_blocks
-            root.allocated_bytes = stream.blocks * 512
-        stream.finish(self.finished)
-        stream.error_lines(bytes(self.stderr), self.start.encode())
+        totals, root = self.totals, self.totals.root
+        if not totals.rooted:  # cancelled before find printed the root: its own size is known anyway
+            root.apparent_bytes = totals.apparent = totals.root_stat.st_size
+            totals.blocks = totals.root_stat.st_blocks
+            root.allocated_bytes = totals.blocks * 512
+        complete = self.finished and not self.failed
+        for child in self.children:
+            child.stream.finish(complete)
+        root.complete = complete
+        for child in self.children:
+            totals.error_lines(bytes(child.stderr))
         self.report(force=True)
         return Usage(
             apparent_bytes=root.apparent_bytes,
@@ -405,9 +518,17 @@ class _FindScan:
             files=root.files,
             dirs=root.dirs,
             errors=root.errors,
-            complete=self.finished,
+            complete=complete,
             tree=root if self.tree else None,
-            error_samples=tuple(stream.samples),
+            error_samples=tuple(totals.samples),
             elapsed_s=time.monotonic() - self.started,
             scanner="find",
         )
+
+
+def _batches(names: list[bytes], workers: int, prefix: int) -> list[list[bytes]]:
+    """The root's folders dealt out into a few batches, one find each (more when the names would not
+    fit in one command line)."""
+    count = max(2 * workers, sum(len(name) + prefix + 1 for name in names) // ARGV_BYTES + 1)
+    count = min(count, len(names))
+    return [names[index::count] for index in range(count)]

@@ -3,6 +3,7 @@ stopped on cancel, never outside the folder, and the fallback when find is missi
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import pytest
 
 from backend import usage, usage_find
 from backend.usage import UsageProgress, scan_usage
-from backend.usage_find import _Stream, unquote
+from backend.usage_find import _Stream, _Totals, unquote
 from tests.backend.usage_support import SCANNERS, du, figures, make_tree, use_scanner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,23 +97,32 @@ def test_the_stream_is_read_the_same_in_any_slices(tmp_path: Path, monkeypatch: 
         assert figures(scan_usage(tmp_path / "odd").tree) == figures(whole.tree)
 
 
-def test_a_stream_with_folders_ending_inside_a_run() -> None:
-    """Depth falls inside one run of entries when sub-folders end; each entry goes to its own folder."""
-    root = os.stat_result((0o40755, 77, 5, 2, 0, 0, 4096, 0, 0, 0))  # mode, inode 77, device 5
-    data = (b"\0D0 77 5 4096 8 \0" b"1 10 8\n"
-            b"\0D1 80 5 100 8 a\0" b"2 1 8\n2 2 8\n"
-            b"\0D2 81 5 200 8 a/x\0" b"3 1000 16\n3 1000 16\n2 20 8\n1 300 8\n"
-            b"\0H1 90 5 7 8\0" b"\0D1 82 5 300 0 b\0" b"\0H2 90 5 7 8\0" b"2 5 0\n")
-    whole = _Stream(root, tree=True)
-    whole.feed(data)
-    whole.finish(True)
-    stream = _Stream(root, tree=True)
-    for offset in range(len(data)):  # one byte at a time: every cut inside a record or a run
-        stream.feed(data[offset:offset + 1])
+ROOT_STAT = os.stat_result((0o40755, 77, 5, 2, 0, 0, 4096, 0, 0, 0))  # mode, inode 77, device 5
+
+
+def _totals() -> _Totals:
+    return _Totals(ROOT_STAT, tree=True, prefix=b"/p/")
+
+
+def _fed(stream: _Stream, data: bytes, step: int | None = None) -> _Stream:
+    for offset in range(0, len(data), step or len(data)):
+        stream.feed(data[offset:offset + (step or len(data))])
     stream.finish(True)
     assert stream.tail == b""
-    assert figures(stream.root) == figures(whole.root)
-    tree = stream.root
+    return stream
+
+
+WHOLE_STREAM = (b"\0D0 77 5 4096 8 /p/\0" b"1 10 8\n"
+                b"\0D1 80 5 100 8 /p/a\0" b"2 1 8\n2 2 8\n"
+                b"\0D2 81 5 200 8 /p/a/x\0" b"3 1000 16\n3 1000 16\n2 20 8\n1 300 8\n"
+                b"\0H1 90 5 7 8\0" b"\0D1 82 5 300 0 /p/b\0" b"\0H2 90 5 7 8\0" b"2 5 0\n")
+
+
+def test_a_stream_with_folders_ending_inside_a_run() -> None:
+    """Depth falls inside one run of entries when sub-folders end; each entry goes to its own folder."""
+    tree = _fed(_Stream(_totals(), 0), WHOLE_STREAM).totals.root
+    bytewise = _fed(_Stream(_totals(), 0), WHOLE_STREAM, step=1)  # every cut inside a record or a run
+    assert figures(bytewise.totals.root) == figures(tree)
     x, a, b = tree.find(("a", "x")), tree.find(("a",)), tree.find(("b",))
     assert x is not None and a is not None and b is not None
     assert (x.apparent_bytes, x.allocated_bytes, x.files) == (2200, 40 * 512, 2)
@@ -120,13 +130,34 @@ def test_a_stream_with_folders_ending_inside_a_run() -> None:
     assert (b.apparent_bytes, b.files) == (305, 1)  # the second name of inode 90 is not counted again
     own_files = 10 + 300 + 7
     assert (tree.apparent_bytes, tree.files, tree.dirs) == (4096 + own_files + a.apparent_bytes + 305, 9, 3)
-    assert all(node.complete for _, node in tree.walk())
+    assert all(node.complete for path, node in tree.walk() if path != "/")
+
+
+def test_a_listing_of_the_root_and_finds_on_its_folders_add_up_to_one_walk() -> None:
+    totals = _totals()
+    top: list[bytes] = []
+    _fed(_Stream(totals, 0, top), b"\0D0 77 5 4096 8 /p/\0" b"1 10 8\n" b"\0D1 80 5 100 8 /p/a\0"
+         b"1 300 8\n" b"\0H1 90 5 7 8\0" b"\0D1 82 5 300 0 /p/b\0")
+    assert top == [b"a", b"b"]
+    _fed(_Stream(totals, 1), b"\0D0 80 5 100 8 /p/a\0" b"1 1 8\n1 2 8\n" b"\0D1 81 5 200 8 /p/a/x\0"
+         b"2 1000 16\n2 1000 16\n1 20 8\n", step=5)
+    _fed(_Stream(totals, 1), b"\0D0 82 5 300 0 /p/b\0" b"\0H1 90 5 7 8\0" b"1 5 0\n")
+    assert figures(totals.root) == figures(_fed(_Stream(_totals(), 0), WHOLE_STREAM).totals.root)
+
+
+def test_a_start_folder_on_another_file_system_is_left_out() -> None:
+    totals = _totals()
+    totals.root.apparent_bytes = 4096
+    _fed(_Stream(totals, 1), b"\0D0 80 6 100 8 /p/mounted\0" b"1 5000 8\n" b"\0D1 81 6 1 8 /p/mounted/in\0"
+         b"\0H1 90 6 7 8\0" b"2 9 8\n" b"\0D0 82 5 300 0 /p/c\0" b"1 5 0\n", step=3)
+    assert list(totals.root.children) == ["c"]
+    assert (totals.root.apparent_bytes, totals.root.files, totals.root.dirs) == (4096 + 305, 1, 1)
 
 
 def test_a_root_that_is_not_the_opened_folder_is_refused() -> None:
-    stream = _Stream(os.stat_result((0o40755, 77, 5, 2, 0, 0, 4096, 0, 0, 0)), tree=True)
+    stream = _Stream(_totals(), 0)
     with pytest.raises(usage_find.FindUnusable, match="another folder"):
-        stream.feed(b"\0D0 78 5 4096 8 \0")
+        stream.feed(b"\0D0 78 5 4096 8 /p/\0")
 
 
 def test_find_error_paths_are_unescaped() -> None:
@@ -214,14 +245,16 @@ class _Spawned:
 
 
 @needs_find
-def test_cancel_mid_scan_kills_find_and_keeps_the_partial_figures(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("finds", [1, 3])
+def test_cancel_mid_scan_kills_find_and_keeps_the_partial_figures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, finds: int) -> None:
     make_many(tmp_path / "t", dirs=30, files=200)  # ~80 KB of output
     use_scanner(monkeypatch, "find")
+    monkeypatch.setattr(usage_find, "WORKERS", finds)
     full = scan_usage(tmp_path / "t")
-    # A pipe of one page (find may fill the first 64 KB before we shrink it): find cannot finish before
-    # we have read most of its output, so it is surely running at the first report; it is then stopped
-    # there (as if busy in a slow folder) and the scan cancelled.
+    # Pipes of one page: no find can finish before we have read most of its output, so those that
+    # printed files are surely running at the first report; they are then stopped there (as if busy
+    # in a slow folder) and the scan cancelled.
     monkeypatch.setattr(usage_find, "PIPE_SIZE", 4096)
     monkeypatch.setattr(usage_find, "SLICE", 4096)
     spawned = _Spawned(monkeypatch)
@@ -230,32 +263,44 @@ def test_cancel_mid_scan_kills_find_and_keeps_the_partial_figures(tmp_path: Path
 
     def on_progress(progress: UsageProgress) -> None:
         reports.append(progress)
-        if not cancel.is_set():
-            os.kill(spawned.children[0].pid, signal.SIGSTOP)
+        if not cancel.is_set() and progress.files:
+            for child in spawned.children:
+                if child.returncode is None:
+                    os.kill(child.pid, signal.SIGSTOP)
             cancel.set()
 
     started = time.monotonic()
     partial = scan_usage(tmp_path / "t", progress=on_progress, cancel=cancel, interval_s=0)
     assert time.monotonic() - started < 5
-    (child,) = spawned.children
-    assert child.returncode == -signal.SIGKILL, "find was killed, and reaped"
-    assert not Path(f"/proc/{child.pid}").exists()
+    assert len(spawned.children) == (1 if finds == 1 else 1 + finds)
+    assert all(child.returncode is not None for child in spawned.children), "every find was reaped"
+    assert any(child.returncode == -signal.SIGKILL for child in spawned.children), "the running were killed"
+    assert not any(Path(f"/proc/{child.pid}").exists() for child in spawned.children)
     assert not partial.complete and partial.scanner == "find"
     assert 0 < partial.files < full.files
-    assert len(reports) == 2 and reports[-1].files == partial.files
+    assert reports[-1].files == partial.files and reports[-2].files > 0  # no report after the cancel
     assert partial.tree is not None and not partial.tree.complete
 
 
 @needs_find
-def test_a_finished_scan_leaves_no_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    make_tree(tmp_path / "t", dirs=3, files=3)
+@pytest.mark.parametrize("finds", [1, 2, 5])
+def test_any_number_of_finds_gives_the_same_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 finds: int) -> None:
+    make_odd_tree(tmp_path / "odd")
+    make_tree(tmp_path / "odd" / "more", dirs=4, files=30)
+    (tmp_path / "odd" / "top file").write_bytes(b"t" * 777)
+    walked = both(monkeypatch, tmp_path / "odd")["python"]
     use_scanner(monkeypatch, "find")
+    monkeypatch.setattr(usage_find, "WORKERS", finds)
     spawned = _Spawned(monkeypatch)
     reports: list[UsageProgress] = []
-    scan = scan_usage(tmp_path / "t", progress=reports.append, interval_s=0)
-    assert scan.complete and reports and reports[-1].files == scan.files == 3 * 4
-    (child,) = spawned.children
-    assert child.returncode == 0
+    scan = scan_usage(tmp_path / "odd", progress=reports.append, interval_s=0)
+    assert scan.scanner == "find" and scan.complete
+    assert figures(scan.tree) == figures(walked.tree)
+    assert reports and reports[-1].files == scan.files
+    assert all(a.files <= b.files for a, b in itertools.pairwise(reports))
+    assert len(spawned.children) == (1 if finds == 1 else 1 + min(2 * finds, len(ODD_NAMES) + 1))
+    assert all(child.returncode == 0 for child in spawned.children), "every find ended, and was reaped"
 
 
 @needs_find

@@ -83,7 +83,7 @@ def slow_scans(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return original(self, frame)
 
     def slow_record(self: _Stream, record: bytes) -> None:
-        if record[:1] == b"D":
+        if record[:1] == b"D" and self.top is None:  # a folder walked (not the root's quick listing)
             time.sleep(control["delay"])
         original_record(self, record)
 
