@@ -3,19 +3,27 @@
 :func:`scan_usage` blocks; run it in a thread. It reports progress through a callback (called in the
 scanning thread), stops soon after a ``threading.Event`` is set and then returns what it had counted
 (``complete=False``). Folders are opened with ``O_NOFOLLOW`` relative to their parent, so the scan
-never leaves the folder it was given, whatever symlinks it meets. Symlinks count as entries (their
-own size), never as what they point to. A file with several hard links counts once. Nothing is
-written anywhere, in particular not to the volume row (microsandbox would show it as ``used_bytes``).
+never leaves the folder it was given, whatever symlinks it meets, nor its file system (a mount point
+inside is left out, mount point included, as ``du -x`` does). Symlinks count as entries
+(their own size), never as what they point to. A file with several hard links counts once. Nothing
+is written anywhere, in particular not to the volume row (microsandbox would show it as ``used_bytes``).
+
+The walk runs in C where it can: GNU find, driven by :mod:`backend.volumes.usage_find`, several times faster
+than Python's ``scandir`` + ``lstat``. Without a usable find, :func:`walk_usage` (the same walk in
+Python) does it, and ``Usage.scanner`` and a log line say so.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
+from typing import Literal
 
 from backend.volumes.fdio import DIR_FLAGS
 from backend.volumes.models import FsKind, kind_of
@@ -24,6 +32,13 @@ from backend.volumes.paths import Parts
 MAX_DEPTH = 256  # one open descriptor per level; deeper folders are counted as errors
 MAX_ERROR_SAMPLES = 20
 CHECK_EVERY = 2048  # entries between cancel/progress checks inside one large folder
+# Folders with at most this many entries, walked within this time, are counted in Python even where
+# find is usable: starting find costs as much (~3 ms).
+PYTHON_UP_TO = 300
+PYTHON_FOR_S = 0.025
+
+log = logging.getLogger(__name__)
+_fallbacks_logged: set[str] = set()
 
 
 @dataclass(slots=True, eq=False)
@@ -78,7 +93,9 @@ class UsageProgress:
 @dataclass(frozen=True, slots=True)
 class Usage:
     """The result of a scan. ``complete`` is false when it was cancelled; the figures then cover what
-    was counted so far. ``tree`` is the per-folder breakdown (None when not asked for)."""
+    was counted so far. ``tree`` is the per-folder breakdown (None when not asked for). ``scanner`` is
+    the walk that counted: ``find`` (GNU find, in C), ``python`` (the fallback), or empty when no folder
+    was walked (a disk image's sizes)."""
 
     apparent_bytes: int
     allocated_bytes: int
@@ -89,6 +106,7 @@ class Usage:
     tree: DirUsage | None = None
     error_samples: tuple[str, ...] = ()
     elapsed_s: float = 0.0
+    scanner: Literal["find", "python", ""] = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +148,12 @@ def _fold(child: DirUsage, parent: DirUsage) -> None:
 class _Scanner:
     """The state of one scan; the per-entry loop lives in :meth:`list_folder` and uses locals only."""
 
-    def __init__(self, progress: ProgressFn | None, cancel: Event | None, interval_s: float) -> None:
+    def __init__(self, progress: ProgressFn | None, cancel: Event | None, interval_s: float,
+                 limit: int | None = None) -> None:
         self.progress = progress
         self.cancel = cancel
+        self.limit = limit  # stop, reporting nothing, past this many entries or PYTHON_FOR_S
+        self.over_limit = False
         self.interval_s = interval_s
         self.started = time.monotonic()
         self.next_report = self.started + interval_s
@@ -140,8 +161,13 @@ class _Scanner:
         self.samples: list[str] = []
         self.files = self.dirs = self.apparent = self.blocks = self.errors = 0
         self.current = "/"
+        self.device = -1  # the root's: folders on another file system are left out
 
     def cancelled(self) -> bool:
+        if self.limit is not None and (self.files + self.dirs > self.limit
+                                       or time.monotonic() - self.started > PYTHON_FOR_S):
+            self.over_limit = True
+            return True
         return self.cancel is not None and self.cancel.is_set()
 
     def note(self, node: DirUsage, path: str, exc: OSError) -> None:
@@ -159,12 +185,14 @@ class _Scanner:
             self.progress(UsageProgress(self.files, self.dirs, self.apparent, self.blocks * 512,
                                         self.errors, now - self.started, self.current))
 
-    def own_size(self, fd: int, node: DirUsage) -> None:
+    def own_size(self, fd: int, node: DirUsage) -> int:
+        """Count the root's own size; returns its device."""
         own = os.fstat(fd)
         node.apparent_bytes += own.st_size
         node.allocated_bytes += own.st_blocks * 512
         self.apparent += own.st_size
         self.blocks += own.st_blocks
+        return own.st_dev
 
     def list_folder(self, frame: _Frame) -> bool:
         """Count the non-folder entries of ``frame`` and queue its sub-folders; False when cancelled."""
@@ -224,19 +252,45 @@ class _Scanner:
         try:
             fd = os.open(name, DIR_FLAGS, dir_fd=frame.fd)
         except OSError as exc:
-            self.note(frame.node, path, exc)
+            self.unreadable(frame, name, path, exc, tree)
             return None
-        child = DirUsage(name)
         try:
-            self.own_size(fd, child)
+            own = os.fstat(fd)
         except OSError as exc:
             os.close(fd)
             self.note(frame.node, path, exc)
             return None
+        if own.st_dev != self.device:  # a mount point: another file system, left out as du -x does
+            os.close(fd)
+            return None
+        child = DirUsage(name, own.st_size, own.st_blocks * 512)
+        self.apparent += own.st_size
+        self.blocks += own.st_blocks
         self.dirs += 1
         if tree:
             frame.node.children[name] = child
         return _Frame(fd, child, path)
+
+    def unreadable(self, frame: _Frame, name: str, path: str, exc: OSError, tree: bool) -> None:
+        """A sub-folder that cannot be opened: its own size counts (as du and find count it), and the
+        error is its own; anything else (it vanished, or is a symlink now) is an error of the parent."""
+        try:
+            own = os.stat(name, dir_fd=frame.fd, follow_symlinks=False)
+        except OSError:
+            own = None
+        if own is None or not stat.S_ISDIR(own.st_mode):
+            self.note(frame.node, path, exc)
+            return
+        if own.st_dev != self.device:
+            return  # a mount point (another file system) is left out, readable or not
+        child = DirUsage(name, own.st_size, own.st_blocks * 512, complete=True)
+        self.apparent += own.st_size
+        self.blocks += own.st_blocks
+        self.dirs += 1
+        self.note(child, path, exc)
+        if tree:
+            frame.node.children[name] = child
+        _fold(child, frame.node)
 
 
 def scan_usage(
@@ -251,15 +305,58 @@ def scan_usage(
 
     Raises ``OSError`` only when ``folder`` itself cannot be opened; anything unreadable below it is
     counted in ``errors`` (with a few ``error_samples``) and skipped. ``progress`` is called about
-    every ``interval_s`` seconds, and once at the end, in the scanning thread.
+    every ``interval_s`` seconds, and once at the end, in the scanning thread. The walk runs in GNU
+    find (see :mod:`backend.volumes.usage_find`), or in Python (:func:`walk_usage`) where find is unusable.
     """
-    scanner = _Scanner(progress, cancel, interval_s)
+    from backend.volumes import usage_find  # it builds on this module's types
+
+    fd = os.dup(folder) if isinstance(folder, int) else os.open(folder, DIR_FLAGS)
+    try:
+        tool = usage_find.find_tool()
+        reason = tool.reason
+        if tool.path is not None:
+            # A walk that meets more than PYTHON_UP_TO entries stops early and hands over to find;
+            # it reports no progress (find starts counting from zero again).
+            small = _walk(fd, progress, cancel, float("inf"), tree, PYTHON_UP_TO) if PYTHON_UP_TO else None
+            if small is not None:
+                return small
+            try:
+                return usage_find.scan_with_find(fd, tool.path, progress=progress, cancel=cancel,
+                                                 interval_s=interval_s, tree=tree)
+            except usage_find.FindUnusable as exc:
+                reason = str(exc)
+        if reason not in _fallbacks_logged:
+            _fallbacks_logged.add(reason)
+            log.warning("usage scans use the slower Python walk: %s", reason)
+        return walk_usage(fd, progress=progress, cancel=cancel, interval_s=interval_s, tree=tree)
+    finally:
+        os.close(fd)
+
+
+def walk_usage(
+    folder: Path | int,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: Event | None = None,
+    interval_s: float = 0.2,
+    tree: bool = True,
+) -> Usage:
+    """:func:`scan_usage` in Python (``scandir`` + ``lstat``): the fallback where find is unusable."""
+    usage = _walk(folder, progress, cancel, interval_s, tree, None)
+    assert usage is not None
+    return usage
+
+
+def _walk(folder: Path | int, progress: ProgressFn | None, cancel: Event | None, interval_s: float,
+          tree: bool, limit: int | None) -> Usage | None:
+    """The Python walk; None when it stopped because the folder holds more than ``limit`` entries."""
+    scanner = _Scanner(progress, cancel, interval_s, limit)
     fd = os.dup(folder) if isinstance(folder, int) else os.open(folder, DIR_FLAGS)
     root = DirUsage("")
     stack = [_Frame(fd, root, "")]
     finished = True
     try:
-        scanner.own_size(fd, root)
+        scanner.device = scanner.own_size(fd, root)
         finished = scanner.list_folder(stack[0])
         while finished and stack:
             frame = stack[-1]
@@ -284,6 +381,8 @@ def scan_usage(
             os.close(frame.fd)
             if stack:
                 _fold(frame.node, stack[-1].node)
+    if scanner.over_limit:
+        return None
     scanner.maybe_report(force=True)
     return Usage(
         apparent_bytes=root.apparent_bytes,
@@ -295,6 +394,7 @@ def scan_usage(
         tree=root if tree else None,
         error_samples=tuple(scanner.samples),
         elapsed_s=time.monotonic() - scanner.started,
+        scanner="python",
     )
 
 

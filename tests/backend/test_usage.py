@@ -1,4 +1,7 @@
-"""Usage scans: figures that match du, hard links once, symlinks never followed, progress, cancel."""
+"""Usage scans: figures that match du, hard links once, symlinks never followed, progress, cancel.
+
+Each behaviour is checked for both walks: GNU find (the usual one) and the Python fallback.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import itertools
 import os
 import shutil
 import sqlite3
-import subprocess
 import threading
 from pathlib import Path
 
@@ -16,40 +18,41 @@ import pytest
 from backend import LocalBackend
 from backend.volumes.usage import ChildSize, UsageProgress, child_sizes, scan_usage
 from backend.volumes.models import VolumeConfig
+from tests.backend.usage_support import SCANNERS, du, make_tree, use_scanner
 
 
-def make_tree(root: Path, dirs: int = 5, files: int = 40) -> None:
-    for d in range(dirs):
-        sub = root / f"d{d}" / "inner"
-        sub.mkdir(parents=True)
-        for f in range(files):
-            (sub / f"f{f}").write_bytes(b"x" * (f * 101 + d))
-        (root / f"d{d}" / "top.txt").write_bytes(b"y" * 5000)
-
-
-def du(args: list[str], path: Path) -> int:
-    out = subprocess.run(["du", *args, str(path)], capture_output=True, text=True, check=True).stdout
-    return int(out.split()[0])
+@pytest.fixture(params=SCANNERS)
+def scanner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The walk the test runs with: ``find`` or ``python``."""
+    name: str = request.param
+    use_scanner(monkeypatch, name)
+    return name
 
 
 @pytest.mark.skipif(shutil.which("du") is None, reason="du is not installed")
-def test_totals_match_du(tmp_path: Path) -> None:
+def test_totals_match_du(tmp_path: Path, scanner: str) -> None:
     make_tree(tmp_path / "t")
     os.link(tmp_path / "t" / "d0" / "top.txt", tmp_path / "t" / "d1" / "hardlink")
+    os.link(tmp_path / "t" / "d0" / "top.txt", tmp_path / "t" / "d0" / "inner" / "hardlink2")
     os.symlink("/etc", tmp_path / "t" / "link")
+    (tmp_path / "t" / "empty" / "emptier").mkdir(parents=True)
     with open(tmp_path / "t" / "sparse", "wb") as handle:
         handle.truncate(50 * 1024 * 1024)
+        handle.seek(10 * 1024 * 1024)
+        handle.write(b"z" * 10_000)
     usage = scan_usage(tmp_path / "t")
+    assert usage.scanner == scanner
     assert usage.complete and usage.errors == 0
     assert usage.apparent_bytes == du(["-sb"], tmp_path / "t")
     assert usage.allocated_bytes == du(["-sB1"], tmp_path / "t")
-    assert usage.files == 5 * 41 + 2  # the hard link counts once; the symlink and sparse file count
-    assert usage.dirs == 10
+    assert usage.files == 5 * 41 + 2  # the hard links count once; the symlink and sparse file count
+    assert usage.dirs == 12
 
 
-def test_tree_has_subtree_totals_per_folder(tmp_path: Path) -> None:
+def test_tree_has_subtree_totals_per_folder(tmp_path: Path, scanner: str) -> None:
     make_tree(tmp_path / "t", dirs=2, files=3)
     usage = scan_usage(tmp_path / "t")
+    assert usage.scanner == scanner
     assert usage.tree is not None
     d0 = usage.tree.find(("d0",))
     inner = usage.tree.find(("d0", "inner"))
@@ -66,7 +69,7 @@ def test_tree_has_subtree_totals_per_folder(tmp_path: Path) -> None:
     assert walked.index("/d0") < walked.index("/d0/inner")  # parents first
 
 
-def test_symlinks_to_folders_are_not_followed(tmp_path: Path) -> None:
+def test_symlinks_to_folders_are_not_followed(tmp_path: Path, scanner: str) -> None:
     big = tmp_path / "big"
     big.mkdir()
     (big / "data").write_bytes(b"z" * 100_000)
@@ -74,11 +77,12 @@ def test_symlinks_to_folders_are_not_followed(tmp_path: Path) -> None:
     scanned.mkdir()
     os.symlink(big, scanned / "to-big")
     usage = scan_usage(scanned)
+    assert usage.scanner == scanner
     assert usage.apparent_bytes < 100_000
     assert usage.files == 1 and usage.dirs == 0
 
 
-def test_progress_is_reported_and_cancel_returns_partial_figures(tmp_path: Path) -> None:
+def test_progress_is_reported_and_cancel_returns_partial_figures(tmp_path: Path, scanner: str) -> None:
     make_tree(tmp_path / "t", dirs=30, files=100)
     full = scan_usage(tmp_path / "t")
     cancel = threading.Event()
@@ -90,6 +94,7 @@ def test_progress_is_reported_and_cancel_returns_partial_figures(tmp_path: Path)
             cancel.set()
 
     partial = scan_usage(tmp_path / "t", progress=on_progress, cancel=cancel, interval_s=0)
+    assert partial.scanner == full.scanner == scanner
     assert not partial.complete
     assert 0 < partial.files < full.files
     assert 0 < partial.apparent_bytes < full.apparent_bytes
@@ -100,15 +105,18 @@ def test_progress_is_reported_and_cancel_returns_partial_figures(tmp_path: Path)
     assert done and all(node.files > 0 for node in done if node.name == "inner")
 
 
-def test_cancel_before_start_gives_an_incomplete_empty_scan(tmp_path: Path) -> None:
+def test_cancel_before_start_gives_an_incomplete_empty_scan(tmp_path: Path, scanner: str) -> None:
     make_tree(tmp_path / "t", dirs=2, files=2)
     cancel = threading.Event()
     cancel.set()
     usage = scan_usage(tmp_path / "t", cancel=cancel)
+    assert usage.scanner == scanner
     assert not usage.complete and usage.dirs == 0
 
 
 def test_unreadable_folders_are_counted_as_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python walk (find's own errors: test_usage_find.py, with real permissions)."""
+    use_scanner(monkeypatch, "python")
     make_tree(tmp_path / "t", dirs=3, files=2)
     real_open = os.open
 
@@ -122,10 +130,13 @@ def test_unreadable_folders_are_counted_as_errors(tmp_path: Path, monkeypatch: p
     assert usage.complete and usage.errors == 1
     assert usage.error_samples == ("/d1: Permission denied",)
     assert usage.files == 2 * 3
+    assert usage.tree is not None
+    d1 = usage.tree.children["d1"]  # it is still a folder of its own size, as du and find count it
+    assert d1.errors == 1 and d1.files == 0 and d1.apparent_bytes == os.stat(tmp_path / "t" / "d1").st_size
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders whatever their mode")
-def test_unreadable_folder_with_real_permissions(tmp_path: Path) -> None:
+def test_unreadable_folder_with_real_permissions(tmp_path: Path, scanner: str) -> None:
     make_tree(tmp_path / "t", dirs=2, files=2)
     os.chmod(tmp_path / "t" / "d0", 0)
     try:
@@ -135,7 +146,7 @@ def test_unreadable_folder_with_real_permissions(tmp_path: Path) -> None:
     assert usage.errors >= 1
 
 
-def test_child_sizes_reuse_the_tree_or_scan(tmp_path: Path) -> None:
+def test_child_sizes_reuse_the_tree_or_scan(tmp_path: Path, scanner: str) -> None:
     make_tree(tmp_path / "t", dirs=2, files=3)
     (tmp_path / "t" / "file").write_bytes(b"f" * 10)
     usage = scan_usage(tmp_path / "t")

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from backend.volumes import usage_find
 from backend.volumes.usage import _Scanner
+from backend.volumes.usage_find import _Stream
 from backend.volumes.models import VolumeConfig
 from tests.tui.support import backend_for, make_app, settle, static_text
 from tests.tui.volume_browser_helpers import browser_screen, enter_folder, listed, loaded, open_volume, select
@@ -70,15 +72,24 @@ async def test_a_folder_with_100000_entries_opens_and_scrolls(demo_home: Path) -
 
 @pytest.fixture
 def slow_scans(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Make every folder of a scan take 20 ms, as on a slow disk, so a scan can be caught running."""
+    """Make every folder of a scan take 20 ms, as on a slow disk, so a scan can be caught running
+    (in either walk: the Python one lists each folder, find's stream has a record per folder)."""
     control: dict[str, Any] = {"delay": 0.02}
     original = _Scanner.list_folder
+    original_record = _Stream.record
 
     def slow(self: _Scanner, frame: Any) -> bool:
         time.sleep(control["delay"])
         return original(self, frame)
 
+    def slow_record(self: _Stream, record: bytes) -> None:
+        if record[:1] == b"D" and self.top is None:  # a folder walked (not the root's quick listing)
+            time.sleep(control["delay"])
+        original_record(self, record)
+
     monkeypatch.setattr(_Scanner, "list_folder", slow)
+    monkeypatch.setattr(_Stream, "record", slow_record)
+    monkeypatch.setattr(usage_find, "SLICE", 256)  # cancel checked every few folders: output trickles
     return control
 
 
