@@ -112,9 +112,11 @@ async def _database_checks(backend: LocalBackend) -> list[Check]:
     try:
         database = await probe.db()
         status = database.status
-        level: Level = "warn" if status.state.name in ("TOO_NEW", "OUTDATED", "MISSING") else "ok"
+        level: Level = "warn" if status.state.name in ("TOO_NEW", "UNSUPPORTED", "OUTDATED", "MISSING") else "ok"
         checks.append(Check("schema", status.message, level,
                             "upgrade msb-tui" if status.state.name == "TOO_NEW" else None))
+        if status.state.name not in ("MISSING", "NOT_OPENED"):
+            checks.append(Check("profile", database.profile.title, "info"))
         await database.recheck()  # an install lease or an unfinished downgrade blocks every write
         blocked = database.status.blocked
         if blocked is not None:

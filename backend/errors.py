@@ -92,6 +92,8 @@ class WriteBlock(str, enum.Enum):
     """Opened read-only on purpose (``--read-only``)."""
     NEWER_SCHEMA = "newer schema"
     """The catalog holds migrations this tool does not know."""
+    UNRECOGNIZED = "unrecognized schema"
+    """The catalog's ledger fits no profile this tool writes (intermediate, reordered, or missing)."""
     SCHEMA_CHANGED = "schema changed"
     """The catalog's migration ledger changed after it was opened (a newer microsandbox migrated it)."""
     INSTALL_IN_PROGRESS = "install in progress"

@@ -24,6 +24,7 @@ from backend.errors import (
     ReadOnlyReason,
 )
 from backend.paths import config_path
+from backend.profiles.base import HomeProfile
 
 if TYPE_CHECKING:
     from backend.sandboxes.service import Sandboxes
@@ -221,6 +222,11 @@ class LocalBackend:
         database = self.database
         await database.open()
         return database
+
+    @property
+    def profile(self) -> HomeProfile:
+        """The home's profile, from the ledger found when the catalog was opened (0.5 before that)."""
+        return self.database.profile
 
     @property
     def schema_status(self) -> SchemaStatus:

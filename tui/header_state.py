@@ -26,6 +26,9 @@ def schema_label(status: SchemaStatus) -> str:
         return status.blocked.summary
     if state is SchemaState.TOO_NEW:
         return "schema newer than supported: read-only"
+    if state is SchemaState.UNSUPPORTED:
+        reason = status.info.verdict.reason
+        return reason.summary if reason is not None else "schema not supported: read-only"
     if state is SchemaState.MISSING:
         return "no catalog yet"
     if state is SchemaState.OUTDATED:

@@ -29,6 +29,8 @@ from backend.errors import (
     WriteBlock,
 )
 from backend.locks import MIGRATION_LOCK_NAME, LockTimeout, holding_async
+from backend.profiles.base import HomeProfile
+from backend.profiles.detect import LedgerKind
 
 T = TypeVar("T")
 
@@ -98,13 +100,19 @@ class Database:
         """Why this catalog may not be written now, or None when it may."""
         if self._requested_read_only:
             return REQUESTED_READ_ONLY
-        if self._status.state is SchemaState.TOO_NEW:
-            return ReadOnlyReason(
+        if self._status.state in (SchemaState.TOO_NEW, SchemaState.UNSUPPORTED):
+            return self._status.info.verdict.reason or ReadOnlyReason(
                 WriteBlock.NEWER_SCHEMA,
                 "the database comes from a newer microsandbox, so it is opened read-only",
                 "schema newer than supported: read-only",
             )
         return self._block
+
+    @property
+    def profile(self) -> HomeProfile:
+        """The home profile the ledger found at open selects (for a catalog that fits none, the one
+        to read it with; it is read-only then). The 0.5 profile before opening."""
+        return self._status.info.profile
 
     @property
     def read_only(self) -> bool:
@@ -163,11 +171,9 @@ class Database:
             except PermissionError:  # a lock file this user may not open: read without it
                 info = await self._probe(self._reader)
             self._ledger = info.ledger
-            state = SchemaState.CURRENT
-            if info.unknown:
-                state = SchemaState.TOO_NEW
-            elif info.pending:
-                state = SchemaState.OUTDATED
+            kind = info.verdict.kind
+            state = _refused_state(info) or (
+                SchemaState.OUTDATED if kind in (LedgerKind.OLDER, LedgerKind.EMPTY) else SchemaState.CURRENT)
             self._status = SchemaStatus(state, path, info)
             return
         try:
@@ -188,9 +194,10 @@ class Database:
                     info = await self._probe(probe)
             finally:
                 await probe.dispose()
-            if info.unknown:
+            refused = _refused_state(info)
+            if refused is not None:
                 self._reader = self._engine("read_only")
-                self._status = SchemaStatus(SchemaState.TOO_NEW, path, info)
+                self._status = SchemaStatus(refused, path, info)
                 self._ledger = info.ledger
                 return
         try:
@@ -226,9 +233,10 @@ class Database:
             async with self._writer.connect() as conn:
                 info = await conn.run_sync(read_schema_info)
                 await conn.rollback()
-            if info.unknown:
-                state = SchemaState.TOO_NEW
-            elif info.pending:
+            refused = _refused_state(info)
+            if refused is not None:
+                state = refused
+            elif info.verdict.kind in (LedgerKind.EMPTY, LedgerKind.OLDER):
                 await asyncio.to_thread(_migrate, path, info, self.settings.busy_timeout_secs)
                 self.migrations_run += 1
                 state = SchemaState.UPGRADED if existed and info.has_any_table else SchemaState.CREATED
@@ -244,7 +252,7 @@ class Database:
         except Exception as exc:  # a failing migration (for example migration 8 on a bad row)
             raise DatabaseError(f"database error: migrating `{path}` failed: {exc}",
                                 summary=f"migrating {catalog_name(path)} failed") from exc
-        if state is SchemaState.TOO_NEW:
+        if state in (SchemaState.TOO_NEW, SchemaState.UNSUPPORTED):
             await self._writer.dispose()
             self._writer = None
             self._reader = self._engine("read_only")
@@ -413,3 +421,13 @@ def _migrate(path: Path, info: SchemaInfo, busy_timeout: float) -> None:
             upgrade(conn, info)
     finally:
         engine.dispose()
+
+
+def _refused_state(info: SchemaInfo) -> SchemaState | None:
+    """The read-only state for a ledger no profile writes, or None when it may be written."""
+    kind = info.verdict.kind
+    if kind is LedgerKind.FOREIGN:
+        return SchemaState.TOO_NEW
+    if kind in (LedgerKind.INTERMEDIATE, LedgerKind.REORDERED, LedgerKind.NO_LEDGER):
+        return SchemaState.UNSUPPORTED
+    return None

@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 
-from backend.db.ledger import LEDGER_SQL, MIGRATIONS_0_5
+from backend.db.ledger import LEDGER_SQL, MICROSANDBOX_MIGRATIONS, MIGRATIONS_0_5
 from backend.errors import ReadOnlyReason
+from backend.profiles.base import HomeProfile, reading_profile
+from backend.profiles.detect import LedgerVerdict, judge_ledger
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 #: microsandbox 0.5.x's migrations, in order; also the order of the Alembic revisions 0001-0013.
 KNOWN_VERSIONS: tuple[str, ...] = MIGRATIONS_0_5
+_ALL_KNOWN = frozenset(MICROSANDBOX_MIGRATIONS)
 
 # Alembic keeps global state; concurrent upgrades in one process must not interleave.
 _ALEMBIC_LOCK = threading.Lock()
@@ -44,6 +47,8 @@ class SchemaState(str, enum.Enum):
     """Read-only and behind the latest schema; some columns may be missing."""
     TOO_NEW = "newer than supported"
     """Migrated by a newer microsandbox: opened read-only, never written."""
+    UNSUPPORTED = "not supported for writing"
+    """A ledger that fits no profile (intermediate, reordered, none): opened read-only, never written."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,22 @@ class SchemaInfo:
     has_any_table: bool = False
     #: The ledger in the order its rows were inserted (``rowid``), as microsandbox writes them.
     ledger: tuple[str, ...] = ()
+    has_ledger_table: bool = False
+
+    @property
+    def profile(self) -> HomeProfile:
+        """The profile the ledger selects; for one that fits none, the profile to read it with."""
+        verdict = self.verdict
+        return verdict.profile if verdict.profile is not None else reading_profile(self.ledger)
+
+    @property
+    def verdict(self) -> LedgerVerdict:
+        """The profile this ledger selects, or why none does."""
+        return judge_ledger(self.ledger, has_tables=self.has_any_table, has_ledger_table=self.has_ledger_table)
 
     @property
     def pending(self) -> tuple[str, ...]:
-        """Known versions not yet applied."""
+        """0.5 migrations (the ones msb-tui itself applies) not yet applied."""
         return tuple(v for v in KNOWN_VERSIONS if v not in self.applied)
 
 
@@ -87,6 +104,9 @@ class SchemaStatus:
             return "no database yet (read-only: nothing was created)"
         if self.state is SchemaState.OUTDATED:
             return f"schema is behind by {len(self.info.pending)} migration(s); read-only, so not migrated"
+        if self.state is SchemaState.UNSUPPORTED:
+            reason = self.info.verdict.reason
+            return reason.message if reason is not None else "schema not supported for writing; read-only"
         return f"schema {self.state.value}"
 
 
@@ -102,8 +122,9 @@ def read_schema_info(conn: Connection) -> SchemaInfo:
     applied = tuple(sorted(ledger))
     return SchemaInfo(
         ledger=ledger,
+        has_ledger_table="seaql_migrations" in tables,
         applied=applied,
-        unknown=tuple(v for v in applied if v not in KNOWN_VERSIONS),
+        unknown=tuple(v for v in applied if v not in _ALL_KNOWN),
         has_alembic_table="alembic_version" in tables,
         has_any_table=bool(tables - {"sqlite_sequence"}),
     )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from backend.errors import InvalidQueryError
+from backend.sandboxes.pending import CallerOverrides, PendingChange
 
 SandboxSort = Literal["name", "status", "created", "updated"]
 SORT_KEYS: tuple[SandboxSort, ...] = ("name", "status", "created", "updated")
@@ -248,6 +249,11 @@ class RootfsInfo:
     pin_created_at: datetime | None = None
     disk_format: str | None = None
     disk_fstype: str | None = None
+    #: 0.7: ``image.Oci.root_disk`` (``managed``, ``tmpfs``, ``disk-image``, ``flat``) and its size.
+    root_disk_kind: str | None = None
+    root_disk_size_mib: int | None = None
+    #: 0.7: ``image.Bind.follow_root_symlinks``.
+    follow_root_symlinks: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +280,19 @@ class SandboxDetail:
     workdir: str | None = None
     shell: str | None = None
     masked_keys: tuple[str, ...] = ()
+    #: 0.7 homes (None on 0.5): the resize ceilings, the per-sandbox profile and mount policy.
+    max_cpus: int | None = None
+    max_memory_mib: int | None = None
+    deployment_profile: str | None = None
+    external_mount_policy: str | None = None
+    #: 0.7: the network identity leased while active (1..65535).
+    network_slot: int | None = None
+    #: 0.7: what the runtime booted with, masked like ``config``; None when not active.
+    active_config: Mapping[str, Any] | None = None
+    #: 0.7: keys whose desired value differs from the booted one (``msb inspect``'s pending_changes).
+    pending_changes: tuple[PendingChange, ...] = ()
+    #: 0.7: the caller's explicit settings, None when the row records none.
+    caller_overrides: CallerOverrides | None = None
 
 
 LogKind = Literal["exec", "runtime", "kernel", "boot-error", "other"]

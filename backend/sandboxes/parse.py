@@ -8,6 +8,7 @@ that way too); nulls and wrong types where a value is required are reported.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ class ParsedConfig:
     mounts: tuple[MountInfo, ...] = ()
     ports: tuple[PortInfo, ...] = ()
     command: str | None = None
+    #: 0.7: the ceilings a running sandbox may be resized to (``resources.max_*``), None when absent.
+    max_cpus: int | None = None
+    max_memory_mib: int | None = None
     ephemeral: bool | None = None
     config_name: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -141,10 +145,13 @@ def _read_image(document: Mapping[str, Any], parsed: ParsedConfig) -> None:
         else:
             problems.append("image.Oci has no reference")
     elif kind == "Bind":
-        if isinstance(value, str):
+        if isinstance(value, str):  # 0.5; migration 15 (0.7) turns it into an object
             parsed.image = value
+        elif isinstance(value, dict) and isinstance(value.get("path"), str):
+            parsed.image = value["path"]
+            parsed.image_detail = dict(value)
         else:
-            problems.append(f"image.Bind is {_kind(value)}, expected a path")
+            problems.append(f"image.Bind is {_kind(value)}, expected a path or an object with a path")
     elif kind == "DiskImage":
         if isinstance(value, dict) and isinstance(value.get("path"), str):
             parsed.image = value["path"]
@@ -165,8 +172,8 @@ def _read_resources(document: Mapping[str, Any], parsed: ParsedConfig) -> None:
         parsed.problems.append(f"resources is {_kind(resources)}, expected an object")
         parsed.cpus = parsed.memory_mib = None
         return
-    for key, limit in (("cpus", 255), ("memory_mib", 2**32 - 1)):
-        if key not in resources:
+    for key, limit in (("cpus", 255), ("memory_mib", 2**32 - 1), ("max_cpus", 255), ("max_memory_mib", 2**32 - 1)):
+        if key not in resources or (key.startswith("max_") and resources[key] is None):
             continue
         value = resources[key]
         if _is_int(value) and 0 <= value <= limit:
@@ -227,6 +234,9 @@ def _read_mounts(document: Mapping[str, Any], parsed: ParsedConfig) -> None:
             source = str(mount.get("host", "?"))
             fstype = mount.get("fstype") if isinstance(mount.get("fstype"), str) else "auto"
             display = f"disk:{source} ({mount.get('format', '?')}) [{fstype}]"
+        elif kind == "Owned":  # 0.7: storage that lives and dies with the sandbox
+            source = owned_volume_id(guest) if guest != "?" else "?"
+            display, size = _owned_display(mount.get("storage"), index, parsed.problems)
         else:
             parsed.problems.append(f"mounts[{index}] has unknown type {kind!r}")
             source = str(mount.get("host", mount.get("name", "?")))
@@ -238,12 +248,33 @@ def _read_mounts(document: Mapping[str, Any], parsed: ParsedConfig) -> None:
             policy.append(f"stat-virt={stat}")
         if perms not in (None, "private"):
             policy.append(f"host-perms={perms}")
+        if mount.get("follow_root_symlinks") is True:
+            policy.append("follow-root-symlinks")
         flags = _flags(options) + (f" [{','.join(policy)}]" if policy else "")
         out.append(MountInfo(
             kind=str(kind), source=source, guest=guest, readonly=options.get("readonly") is True,
             display=display, flags=flags, size_mib=size,
         ))
     parsed.mounts = tuple(out)
+
+
+def owned_volume_id(guest: str) -> str:
+    """The folder an ``Owned`` mount's storage lives in, under ``sandboxes/<n>/owned-volumes/``:
+    ``<basename of the guest path>_<first 8 hex digits of sha256(guest path)>`` (as 0.7.11 names them)."""
+    base = guest.rstrip("/").rsplit("/", 1)[-1] or "root"
+    return f"{base}_{hashlib.sha256(guest.encode()).hexdigest()[:8]}"
+
+
+def _owned_display(storage: object, index: int, problems: list[str]) -> tuple[str, int | None]:
+    """``owned dir (quota 50 MiB)`` / ``owned disk (128 MiB)``, and the size in MiB."""
+    if not isinstance(storage, dict) or storage.get("kind") not in ("directory", "disk"):
+        problems.append(f"mounts[{index}].storage is not a directory or disk storage")
+        return "owned", None
+    if storage["kind"] == "disk":
+        size = storage.get("capacity_mib") if _is_int(storage.get("capacity_mib")) else None
+        return ("owned disk" if size is None else f"owned disk ({size} MiB)"), size
+    quota = storage.get("quota_mib") if _is_int(storage.get("quota_mib")) else None
+    return ("owned dir" if quota is None else f"owned dir (quota {quota} MiB)"), quota
 
 
 def _read_ports(document: Mapping[str, Any], parsed: ParsedConfig) -> None:

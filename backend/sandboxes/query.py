@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.errors import InvalidQueryError, SandboxNotFoundError
 from backend.locks import LockTable, SandboxLockFiles, lock_held
+from backend.profiles.base import StatusRules
 from backend.sandboxes.models import (
     ACTIVE_STATUSES,
     RootfsInfo,
@@ -21,6 +22,7 @@ from backend.sandboxes.models import (
 )
 from backend.sandboxes.names import require_lookup_name
 from backend.sandboxes.parse import env_pairs, masked_document, parse_config
+from backend.sandboxes.pending import caller_overrides, pending_changes
 from backend.sandboxes.rows import group_runs, make_row, make_run
 from backend.sandboxes.sql import (
     RUN_COLUMNS,
@@ -57,22 +59,27 @@ async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list
     return [tuple(row) for row in result.all()]
 
 
+#: Rows whose lifecycle lock matters to the note: active ones, and (0.7) abandoned starts.
+_LOCK_CHECKED = ACTIVE_STATUSES | {"Starting"}
+
+
 def lifecycle_probe(run_dir: Path, stored: Sequence[Sequence[Any]]) -> Callable[[Sequence[Any]], bool | None]:
     """For rows ``(id, name, config, status, ...)``: whether a runtime holds the row's lifecycle lock,
     looked at only for ``Running``/``Draining`` rows, from one read of the kernel's lock table."""
-    if not any(row[3] in ACTIVE_STATUSES for row in stored):
+    if not any(row[3] in _LOCK_CHECKED for row in stored):
         return lambda _row: None
     table = LockTable.read()
 
     def held(row: Sequence[Any]) -> bool | None:
-        if row[3] not in ACTIVE_STATUSES or not isinstance(row[1], str):
+        if row[3] not in _LOCK_CHECKED or not isinstance(row[1], str):
             return None
         return lock_held(SandboxLockFiles.for_sandbox(run_dir, row[1]).lifecycle, table)
 
     return held
 
 
-async def _rows_with_runs(conn: AsyncConnection, stored: list[Sequence[Any]], run_dir: Path) -> list[SandboxRow]:
+async def _rows_with_runs(conn: AsyncConnection, stored: list[Sequence[Any]], run_dir: Path,
+                         rules: StatusRules) -> list[SandboxRow]:
     if not stored:
         return []
     ids = [int(row[0]) for row in stored]
@@ -81,7 +88,7 @@ async def _rows_with_runs(conn: AsyncConnection, stored: list[Sequence[Any]], ru
     out: list[SandboxRow] = []
     for row in stored:
         runs, problems = grouped.get(int(row[0]), ([], []))
-        out.append(make_row(row, runs, problems, held(row)))
+        out.append(make_row(row, runs, problems, held(row), rules))
     return out
 
 
@@ -110,7 +117,7 @@ async def list_page(
         stored = stored[:limit]
         if not forward:
             stored.reverse()
-        rows = await _rows_with_runs(conn, stored, backend.home() / "run")
+        rows = await _rows_with_runs(conn, stored, backend.home() / "run", backend.profile.status_rules)
     if not stored:
         # Past either end: offer the way back to where the cursor pointed.
         back = anchor if cursor is not None else None
@@ -133,7 +140,8 @@ async def window_rows(backend: LocalBackend, query: SandboxQuery, offset: int, l
     async with db.read() as conn:
         if conn is None:
             return []
-        return await _rows_with_runs(conn, await _fetch(conn, sql, params), backend.home() / "run")
+        return await _rows_with_runs(conn, await _fetch(conn, sql, params), backend.home() / "run",
+                                     backend.profile.status_rules)
 
 
 async def count_rows(backend: LocalBackend, query: SandboxQuery) -> int:
@@ -174,9 +182,10 @@ async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
     async with db.read() as conn:
         if conn is None:
             raise SandboxNotFoundError(name)
+        extra = "".join(f", {column}" for column in backend.profile.sandbox_columns)
         found = await _fetch(
             conn,
-            "SELECT id, name, config, status, created_at, updated_at, ephemeral FROM sandbox WHERE name = ?",
+            f"SELECT id, name, config, status, created_at, updated_at, ephemeral{extra} FROM sandbox WHERE name = ?",
             (name,),
         )
         if not found:
@@ -190,7 +199,8 @@ async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
         pins = await _fetch(conn, _ROOTFS_SQL, (stored[0],))
     run_problems: list[str] = []
     runs = [make_run(run, run_problems) for run in run_rows]
-    row = make_row(stored, runs, run_problems, lifecycle_probe(backend.home() / "run", [stored])(stored))
+    row = make_row(stored, runs, run_problems, lifecycle_probe(backend.home() / "run", [stored])(stored),
+                   backend.profile.status_rules)
     parsed = parse_config(stored[2])
     config: dict[str, Any] | None = None
     masked: tuple[str, ...] = ()
@@ -202,6 +212,12 @@ async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
     runtime = config.get("runtime") if config else None
     runtime = runtime if isinstance(runtime, dict) else {}
     sandbox_dir = backend.sandboxes_dir() / row.name
+    newer = dict(zip(backend.profile.sandbox_columns, stored[7:], strict=False))
+    active: dict[str, Any] | None = None
+    if newer.get("active_config") is not None:
+        booted = parse_config(newer["active_config"])
+        active = masked_document(booted.document)[0] if booted.document is not None else None
+    slot = newer.get("network_slot")
     return SandboxDetail(
         row=row,
         config=config,
@@ -217,6 +233,14 @@ async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
         workdir=_text(runtime.get("workdir")),
         shell=_text(runtime.get("shell")),
         masked_keys=masked,
+        max_cpus=parsed.max_cpus,
+        max_memory_mib=parsed.max_memory_mib,
+        deployment_profile=_text(config.get("deployment_profile")) if config else None,
+        external_mount_policy=_text(config.get("external_mount_policy")) if config else None,
+        network_slot=slot if isinstance(slot, int) and not isinstance(slot, bool) else None,
+        active_config=active,
+        pending_changes=pending_changes(active, config) if active is not None else (),
+        caller_overrides=caller_overrides(newer.get("caller_config_overrides"), stored[2]),
     )
 
 
@@ -236,6 +260,10 @@ def _rootfs(
     pins: list[Sequence[Any]],
 ) -> RootfsInfo:
     upper = detail.get("upper_size_mib")
+    found = detail.get("root_disk")
+    root_disk: dict[str, Any] = found if kind == "Oci" and isinstance(found, dict) else {}
+    size = root_disk.get("size_mib")
+    follow = detail.get("follow_root_symlinks") if kind == "Bind" else None
     digest = config.get("manifest_digest") if config else None
     pin = pins[0] if pins else None
     return RootfsInfo(
@@ -249,4 +277,7 @@ def _rootfs(
         pin_created_at=None if pin is None or not isinstance(pin[3], str) else parse_ts(pin[3]),
         disk_format=_text(detail.get("format")) if kind == "DiskImage" else None,
         disk_fstype=_text(detail.get("fstype")) if kind == "DiskImage" else None,
+        root_disk_kind=_text(root_disk.get("kind")),
+        root_disk_size_mib=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        follow_root_symlinks=follow if isinstance(follow, bool) else None,
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.fileio import pid_alive
+from backend.profiles.base import PROFILE_0_5, StatusRules
 from backend.sandboxes.models import (
     ACTIVE_STATUSES,
     KNOWN_STATUSES,
@@ -92,28 +93,34 @@ def _ephemeral(column: object, parsed: ParsedConfig, problems: list[str]) -> boo
     return value or parsed.ephemeral is True
 
 
-def reconcile_note(status: str, runs: Iterable[RunInfo],
-                   lifecycle_held: bool | None = None) -> tuple[str | None, str, int | None]:
+def reconcile_note(status: str, runs: Iterable[RunInfo], lifecycle_held: bool | None = None,
+                   rules: StatusRules = PROFILE_0_5.status_rules) -> tuple[str | None, str, int | None]:
     """``(note, effective status, live pid)`` the way ``msb ls`` would see the row.
 
     A runtime that holds the sandbox's lifecycle lock (``run/locks/<h>.lock``) owns it: the row is
     left alone whatever its pid says, as microsandbox's reconciliation does. Otherwise, for
     ``Running``/``Draining`` rows microsandbox looks at the latest ``Running`` run: none means still
-    starting; a NULL or dead pid means it rewrites the row to ``Crashed``. ``live pid`` is the most
-    recent ``Running`` run whose pid is alive (``Sandbox::list``).
+    starting; a NULL or dead pid means it rewrites the row to ``Crashed`` (a ``Draining`` row to
+    ``rules.draining_dead``: ``Stopped`` since 0.7). Since 0.7 a ``Starting`` row with no run and no lock
+    holder becomes ``rules.abandoned_starting``. ``live pid`` is the most recent ``Running`` run whose
+    pid is alive (``Sandbox::list``).
     """
     running = [run for run in runs if run.status == "Running"]
     live_pid = next((run.pid for run in running if run.pid_alive), None)
+    if status == "Starting" and rules.abandoned_starting is not None and not lifecycle_held and not running:
+        target = rules.abandoned_starting
+        return (f"no run and no runtime holds it: microsandbox would mark it {target}", target, None)
     if status in ACTIVE_STATUSES:
         if lifecycle_held:
             return None, status, live_pid
         if not running:
             return "no run recorded yet: the sandbox is still starting", status, None
         latest = running[0]
+        target = rules.draining_dead if status == "Draining" else "Crashed"
         if latest.pid is None:
-            return (f"run {latest.id} has no pid: microsandbox would mark it Crashed", "Crashed", live_pid)
+            return (f"run {latest.id} has no pid: microsandbox would mark it {target}", target, live_pid)
         if not latest.pid_alive:
-            return (f"pid {latest.pid} is not alive: microsandbox would mark it Crashed", "Crashed",
+            return (f"pid {latest.pid} is not alive: microsandbox would mark it {target}", target,
                     live_pid)
         return None, status, live_pid
     if live_pid is not None:
@@ -122,7 +129,7 @@ def reconcile_note(status: str, runs: Iterable[RunInfo],
 
 
 def make_row(stored: Sequence[Any], runs: Sequence[RunInfo], run_problems: Sequence[str] = (),
-             lifecycle_held: bool | None = None) -> SandboxRow:
+             lifecycle_held: bool | None = None, rules: StatusRules = PROFILE_0_5.status_rules) -> SandboxRow:
     """A :class:`SandboxRow` from ``(id, name, config, status, created_at, updated_at, ephemeral, ...)``
     and its runs, newest first (at least the latest run and the latest ``Running`` runs).
     ``lifecycle_held``: whether a runtime holds the sandbox's lifecycle lock (None: not looked at)."""
@@ -143,7 +150,7 @@ def make_row(stored: Sequence[Any], runs: Sequence[RunInfo], run_problems: Seque
     if parsed.config_name is not None and parsed.config_name != name_text:
         problems.append(f"config name {parsed.config_name!r} differs from the row name")
     problems.extend(run_problems)
-    note, effective, live_pid = reconcile_note(status_text, runs, lifecycle_held)
+    note, effective, live_pid = reconcile_note(status_text, runs, lifecycle_held, rules)
     latest = max(runs, key=_run_order) if runs else None
     return SandboxRow(
         id=int(row_id),

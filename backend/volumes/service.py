@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import os
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -41,7 +40,6 @@ from backend.errors import (
     FsUnsupportedError,
     VolumeAlreadyExistsError,
     VolumeFolderExistsError,
-    VolumeFolderMissingError,
     VolumeNotFoundError,
     VolumeRemoveError,
 )
@@ -50,6 +48,7 @@ from backend.volumes.usage import ChildSize, DirUsage, ProgressFn, Usage, child_
 from backend.volumes.files import VolumeFilesMixin
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import VolumeConfig, VolumeInfo, validate_config, validate_volume_name
+from backend.volumes.owned_service import OwnedVolumesMixin, image_usage
 from backend.volumes.paths import split_path
 from backend.volumes.storage import (
     DISK_IMAGE_NAME,
@@ -124,7 +123,7 @@ def _time(text: str | None) -> datetime | None:
         return parse_ts(text)
 
 
-class Volumes(VolumeFilesMixin):
+class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
     """Named volumes of one backend's home. Always that backend's paths, never the ambient default."""
 
     def __init__(self, backend: LocalBackend) -> None:
@@ -300,7 +299,7 @@ class Volumes(VolumeFilesMixin):
 
         def work() -> Usage:
             if info.disk_path is not None:
-                return _image_usage(name, info.disk_path)
+                return image_usage(name, info.disk_path)
             with VolumeRoot(info.path, volume=name).open_dir_fd() as fd:
                 return scan_usage(fd, progress=progress, cancel=event, tree=tree, interval_s=interval_s)
 
@@ -370,11 +369,3 @@ class Volumes(VolumeFilesMixin):
                           if mount is not None]
                 unreadable = [str(sandbox) for sandbox, _status, mount, _ in found if mount is None]
         return await asyncio.to_thread(build, volume_rows, mounts, unreadable, self._backend.volumes_dir())
-
-
-def _image_usage(name: str, image: Path) -> Usage:
-    try:
-        st = os.stat(image, follow_symlinks=False)
-    except FileNotFoundError as exc:
-        raise VolumeFolderMissingError(f"disk volume `{name}` has no image at `{image}`", image) from exc
-    return Usage(st.st_size, st.st_blocks * 512, 1, 0, 0, True)
