@@ -21,7 +21,7 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from backend.errors import (
@@ -120,6 +120,10 @@ class DiskEntry:
     uid: int
     gid: int
     size: int | None
+    #: Modification time (seconds since the epoch) from the inode, None when not read.
+    modified: float | None = None
+    #: Where a symlink points, None for anything else (or when it could not be read).
+    target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +159,16 @@ def _image_fd(image: Path) -> Iterator[int]:
         os.close(fd)
 
 
-def _debugfs(image: Path, request: str, *, max_bytes: int | None = None) -> bytes:
+def _debugfs(image: Path, request: str, *, max_bytes: int | None = None, script: bytes | None = None) -> bytes:
+    """Run one debugfs request (``-R``), or a ``script`` of several read from stdin (``-f -``)."""
     tool = find_tool("debugfs", "files inside disk volumes cannot be read")
     with _image_fd(image) as fd:
-        argv = [tool, "-c", "-R", request, f"/dev/fd/{fd}"]
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, pass_fds=(fd,), env=_ENV)
+        argv = [tool, "-c", *(["-f", "-"] if script is not None else ["-R", request]), f"/dev/fd/{fd}"]
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE if script is not None else subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(fd,), env=_ENV)
         try:
             if max_bytes is None:
-                out, err = process.communicate(timeout=120)
+                out, err = process.communicate(script, timeout=120)
             else:
                 assert process.stdout is not None and process.stderr is not None
                 out = process.stdout.read(max_bytes)
@@ -181,7 +186,7 @@ def _debugfs(image: Path, request: str, *, max_bytes: int | None = None) -> byte
                     stream.close()
     problems = [
         line for line in err.decode(errors="replace").splitlines()
-        if line.strip() and not line.startswith("debugfs ") and "catastrophic mode" not in line
+        if line.strip() and not line.startswith("debugfs") and "catastrophic mode" not in line
     ]
     if problems:
         raise DiskImageError(f"debugfs could not read `{image}`: {problems[0].strip()}")
@@ -202,9 +207,56 @@ def list_inode(image: Path, inode: int = ROOT_INODE) -> list[DiskEntry]:
                               int(size) if size.strip() else None)
         except ValueError as exc:
             raise DiskImageError(f"unexpected debugfs listing of `{image}`: {out[:200]!r}") from exc
-        if entry.name not in (".", ".."):
+        # Inode 0 marks an empty directory slot (lost+found is full of them): not an entry.
+        if entry.inode != 0 and entry.name not in (".", ".."):
             entries.append(entry)
     return entries
+
+
+#: At most this many entries of one folder get their times and link targets read (one debugfs run).
+DETAIL_LIMIT = 5000
+#: A link target longer than this is not read (0.7 and ext4 allow 4095 bytes).
+LINK_TARGET_MAX = 4096
+
+
+def _inode_details(image: Path, entries: list[DiskEntry]) -> dict[int, tuple[float | None, str | None]]:
+    """``inode -> (mtime, fast link target)`` for ``entries``, from one batched ``stat`` run."""
+    inodes = [e.inode for e in entries[:DETAIL_LIMIT]]
+    if not inodes:
+        return {}
+    out = _debugfs(image, "", script="".join(f"stat <{i}>\n" for i in inodes).encode())
+    details: dict[int, tuple[float | None, str | None]] = {}
+    current: int | None = None
+    mtime: float | None = None
+    target: str | None = None
+    for raw in out.split(b"\n"):
+        line = raw.decode(errors="surrogateescape")
+        if line.startswith("Inode: "):
+            if current is not None:
+                details[current] = (mtime, target)
+            fields = line.split()
+            current, mtime, target = (int(fields[1]) if fields[1].isdigit() else None), None, None
+        elif line.lstrip().startswith("mtime: 0x"):
+            try:
+                mtime = float(int(line.split("0x", 1)[1].split(":", 1)[0], 16))
+            except ValueError:
+                mtime = None
+        elif line.startswith('Fast link dest: "') and line.endswith('"'):
+            target = os.fsdecode(raw[len('Fast link dest: "'):-1])
+    if current is not None:
+        details[current] = (mtime, target)
+    return details
+
+
+def _with_details(image: Path, entries: list[DiskEntry]) -> list[DiskEntry]:
+    details = _inode_details(image, entries)
+    out: list[DiskEntry] = []
+    for entry in entries:
+        mtime, target = details.get(entry.inode, (None, None))
+        if entry.kind == "symlink" and target is None and entry.size is not None and 0 < entry.size <= LINK_TARGET_MAX:
+            target = os.fsdecode(_debugfs(image, f"cat <{entry.inode}>", max_bytes=LINK_TARGET_MAX))  # a slow link
+        out.append(replace(entry, modified=mtime, target=target if entry.kind == "symlink" else None))
+    return out
 
 
 def _resolve(image: Path, parts: Parts, action: str) -> DiskEntry | None:
@@ -235,7 +287,17 @@ def list_dir(image: Path, path: str | bytes = "/") -> list[DiskEntry]:
     if entry is not None and entry.kind != "directory":
         raise FsNotADirectoryError(f"cannot list {show(join(parts))} in `{image}`: it is not a folder",
                                    join(parts))
-    return list_inode(image, ROOT_INODE if entry is None else entry.inode)
+    return _with_details(image, list_inode(image, ROOT_INODE if entry is None else entry.inode))
+
+
+def read_link(image: Path, path: str | bytes) -> str:
+    """Where the symlink at ``path`` inside the image points (never followed)."""
+    parts = split_path(path)
+    entry = _resolve(image, parts, "read the link")
+    if entry is None or entry.kind != "symlink":
+        raise FsNotRegularFileError(f"{show(join(parts))} in `{image}` is not a symlink", join(parts))
+    (found,) = _with_details(image, [entry])
+    return found.target or ""
 
 
 def read_file(image: Path, path: str | bytes, *, max_bytes: int | None = None) -> bytes:

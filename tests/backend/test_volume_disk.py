@@ -122,3 +122,28 @@ async def test_disk_volume_helpers(backend: LocalBackend) -> None:
         await volumes.disk_read("d", "nothing")
     with pytest.raises(FsUnsupportedError, match="directory volume"):
         await volumes.disk_list("plain")
+
+
+def test_empty_directory_slots_are_not_entries(image: Path) -> None:
+    # mke2fs -d leaves lost+found full of empty slots (inode 0), which debugfs lists as "/0/000000/…".
+    assert disk_image.list_dir(image, "/lost+found") == []
+    assert all(e.inode != 0 for e in disk_image.list_dir(image))
+
+
+def test_entries_carry_their_times_and_link_targets(image: Path, tmp_path: Path) -> None:
+    names = {e.name: e for e in disk_image.list_dir(image)}
+    made = os.stat(image).st_mtime
+    assert all(e.modified is not None and abs(e.modified - made) < 3600 for e in names.values())
+    assert names["link"].target == "hello.txt" and names["hello.txt"].target is None
+    assert disk_image.read_link(image, "/link") == "hello.txt"
+    source = tmp_path / "src"
+    source.mkdir()
+    os.symlink("t" * 200, source / "slow")  # past the inode's 60 bytes: stored in a block
+    path = tmp_path / "slow.raw"
+    with open(path, "wb") as handle:
+        handle.truncate(80 * 1024 * 1024)
+    subprocess.run([disk_image.find_tool("mkfs.ext4", "test"), "-F", "-q", "-d", str(source), str(path)],
+                   check=True, capture_output=True)
+    assert disk_image.read_link(path, "slow") == "t" * 200
+    with pytest.raises(Exception, match="not a symlink"):
+        disk_image.read_link(image, "/hello.txt")

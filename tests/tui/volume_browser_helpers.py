@@ -123,6 +123,10 @@ def write_into_image(image: Path, folders: Sequence[str], files: dict[str, bytes
             source = Path(tmp) / f"f{index}"
             source.write_bytes(data)
             commands.append(f"write {source} {path}")
+        # Fixed inode times (the tests' clock), so an AGE column does not depend on when the test ran.
+        stamp = "20261128100000"
+        commands += [f"set_inode_field {path} mtime {stamp}"
+                     for path in ["/", "/lost+found", *folders, *files]]
         script = Path(tmp) / "commands"
         script.write_text("\n".join(commands) + "\n")
         debugfs = find_tool("debugfs", "test data cannot be written")

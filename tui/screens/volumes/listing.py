@@ -83,9 +83,9 @@ def list_folder(root: VolumeRoot, parts: Sequence[str], node: DirUsage | None,
 
 
 def list_image_folder(image: Path, parts: Sequence[str]) -> list[FileRow]:
-    """The entries of a folder inside a disk volume's ext4 image (debugfs gives no times or blocks)."""
+    """The entries of a folder inside a disk volume's ext4 image (debugfs gives no allocated sizes)."""
     entries = disk_image.list_dir(image, "/" + "/".join(parts))
-    return [FileRow(e.name, e.kind, e.size, None, None, None, e.mode, True, e.inode) for e in entries]
+    return [FileRow(e.name, e.kind, e.size, None, None, e.modified, e.mode, True, e.inode) for e in entries]
 
 
 class FolderListed(Message):

@@ -74,7 +74,8 @@ def entry_preview(root: VolumeRoot | None, image: Path | None, parts: tuple[str,
         if row.kind == "directory":
             return folder_preview(row, in_image=image is not None)
         if row.kind == "symlink":
-            target = root.readlink(path) if root is not None else "(a link inside the image)"
+            target = root.readlink(path) if root is not None else \
+                disk_image.read_link(image, "/" + path) if image is not None else "?"
             return PreviewContent(Text(f"{label} · symlink"), Text(
                 f"→ {display_name(target)}\n\nSymlinks are listed but never followed here."))
         if row.kind != "file":
