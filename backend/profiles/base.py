@@ -68,7 +68,7 @@ _COLUMN_MIGRATION = {
 def reading_profile(ledger: tuple[str, ...]) -> HomeProfile:
     """The profile to *read* a catalog whose ledger fits no profile (it is never written): the 0.5 one
     for at most the 0.5 migrations, else the 0.7 rules with the columns its migrations added."""
-    applied = set(ledger)
+    applied = set(ledger) & set(MICROSANDBOX_MIGRATIONS)  # ids it does not know say nothing about the shapes
     if applied <= set(MIGRATIONS_0_5):
         return PROFILE_0_5
     if set(MICROSANDBOX_MIGRATIONS) <= applied:

@@ -30,7 +30,7 @@ from tests.reliability.sweep import read_everything
 READS: dict[type, set[str]] = {
     Volumes: {"child_sizes", "cross_refs", "disk_list", "disk_read", "disk_usage", "fs_exists", "fs_list",
               "fs_read", "fs_read_head_tail", "fs_read_stream", "fs_read_to_string", "fs_stat", "get", "list",
-              "open_root", "root", "usage"},
+              "open_root", "root", "usage", "owned", "owned_disk_list", "owned_root", "owned_usage", "owned_volume"},
     Sandboxes: {"count", "counts_by_status", "get", "list", "log_files", "read_from", "sandbox_dir", "tail",
                 "window"},
     VolumeRoot: {"exists", "iter_chunks", "iter_entries", "link_target", "list", "open_dir_fd", "read_bytes",
