@@ -10,17 +10,15 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.config.model import ConfigFile, LocalConfig, RegistryEntry, read_config_file
 from backend.db.database import Database, DbSettings
 from backend.db.migrate import SchemaStatus
 from backend.errors import ConfigParseError, ConfigReadError, ReadOnlyError
 from backend.paths import config_path
-
-if TYPE_CHECKING:
-    from backend.sandboxes.service import Sandboxes
-    from backend.volumes.service import Volumes
+from backend.sandboxes.service import Sandboxes
+from backend.volumes.service import Volumes
 
 
 class BackendKind(str, enum.Enum):
@@ -164,14 +162,10 @@ class LocalBackend:
 
     def volumes(self) -> Volumes:
         """Volume operations on this backend's home."""
-        from backend.volumes.service import Volumes
-
         return Volumes(self)
 
     def sandboxes(self) -> Sandboxes:
         """Sandbox operations on this backend's home."""
-        from backend.sandboxes.service import Sandboxes
-
         return Sandboxes(self)
 
     # -- database -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from backend.sandboxes.query import count_rows, get_detail, list_page, status_co
 from backend.sandboxes.remove import remove_sandbox
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 DEFAULT_PAGE = 100
 
@@ -38,7 +38,7 @@ def _query(query: SandboxQuery | None) -> SandboxQuery:
 class Sandboxes:
     """Sandboxes of one backend's home. Construction does no I/O."""
 
-    def __init__(self, backend: LocalBackend) -> None:
+    def __init__(self, backend: HomeContext) -> None:
         self._backend = backend
 
     # -- listing --------------------------------------------------------------------------------

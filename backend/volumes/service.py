@@ -59,7 +59,7 @@ from backend.volumes.storage import (
 from backend.volumes.xref import MOUNTS_SQL, VolumeCrossRefs, build
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _time(text: str | None) -> datetime | None:
 class Volumes(VolumeFilesMixin):
     """Named volumes of one backend's home. Always that backend's paths, never the ambient default."""
 
-    def __init__(self, backend: LocalBackend) -> None:
+    def __init__(self, backend: HomeContext) -> None:
         self._backend = backend
 
     # -- rows ---------------------------------------------------------------------------------

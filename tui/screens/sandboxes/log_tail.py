@@ -21,7 +21,7 @@ from textual.widgets import RichLog, Select, Static
 
 from backend.errors import BackendError
 from backend.sandboxes.models import LogChunk, LogFileInfo
-from tui.widgets.file_preview import visible
+from tui.format import visible
 
 TAIL_LINES = 300
 FOLLOW_INTERVAL = 1.0

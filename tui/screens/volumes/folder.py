@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 from backend.errors import BackendError
 from backend.volumes.usage import DirUsage
 from backend.volumes.fs import VolumeRoot
-from tui.widgets.file_preview import FilePreviewPane
+from tui.screens.volumes.file_preview import FilePreviewPane
 from tui.widgets.virtual_table import VirtualTable
 from tui.screens.volumes.file_actions import FileActions
 from tui.screens.volumes.listing import (
