@@ -9,7 +9,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,14 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if demo_home is not None:
             shutil.rmtree(demo_home.parent, ignore_errors=True)
-    code = app.return_code or 0
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        # A database thread that another screen left behind (aiosqlite's threads are not daemons)
-        # must not keep the terminal waiting after the UI is gone; everything is saved by now.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

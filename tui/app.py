@@ -13,11 +13,11 @@ import asyncio
 import inspect
 import os
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -39,8 +39,6 @@ from tui.widgets.app_header import MODE_TITLES, AppHeader
 from tui.modals.help import HelpModal
 from tui.modals.home_switcher import HomeSwitcher, HomeSwitchingScreen
 
-T = TypeVar("T")
-
 #: When set in the environment, the app prints :data:`FIRST_FRAME_MARKER` on stdout and exits as soon
 #: as the sandbox list has drawn its first frame with data (used by ``bench/bench_startup.py``).
 EXIT_AFTER_FIRST_FRAME_ENV = "MSB_TUI_EXIT_AFTER_FIRST_FRAME"
@@ -49,8 +47,6 @@ FIRST_FRAME_MARKER = "MSB_TUI_FIRST_FRAME"
 DEFAULT_THEME = "ansi-dark"
 #: First wait before retrying a busy catalog; doubles up to BUSY_MAX_DELAY.
 BUSY_FIRST_DELAY = 0.5
-#: How long quitting waits for backend calls still in flight.
-DB_DRAIN_TIMEOUT = 5.0
 BUSY_MAX_DELAY = 8.0
 
 
@@ -148,7 +144,6 @@ class MsbApp(App[None]):
         self._display_home = display_home or self.homes[0].label
         self.exit_after_first_frame = bool(os.environ.get(EXIT_AFTER_FIRST_FRAME_ENV))
         self._first_frame_reported = False
-        self._db_tasks: set[asyncio.Future[Any]] = set()
         self.set_reactive(MsbApp.active_mode, initial_screen)
         self.set_reactive(MsbApp.header_state, HeaderState(
             home=self._display_home or "…", home_position=self._home_position(), demo=demo,
@@ -177,23 +172,9 @@ class MsbApp(App[None]):
                 pass
 
     async def on_unmount(self) -> None:
-        # Textual cancels workers on exit; calls started through run_db keep going (shielded) and are
-        # awaited here, so no pooled connection is still checked out when the engines are disposed.
-        pending = [task for task in self._db_tasks if not task.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=DB_DRAIN_TIMEOUT)
+        # Textual cancels workers on exit; the backend calls they started still finish, and closing
+        # waits for them before it disposes the engines (see backend.db.inflight).
         await self.backend.close()
-
-    async def run_db(self, call: Awaitable[T]) -> T:
-        """Await a backend call so that cancelling the worker (or quitting) never abandons it midway.
-
-        The call runs as its own task; a cancelled caller stops waiting, but the call finishes and
-        returns its connection before the app disposes the engines.
-        """
-        task = asyncio.ensure_future(call)
-        self._db_tasks.add(task)
-        task.add_done_callback(self._db_tasks.discard)
-        return await asyncio.shield(task)
 
     @work(exclusive=True, group="backend-open", exit_on_error=False)
     async def open_backend(self) -> None:
@@ -204,7 +185,7 @@ class MsbApp(App[None]):
         while True:
             self.post_message(status(BackendState.LOADING))
             try:
-                await self.run_db(backend.db())
+                await backend.db()
             except DatabaseBusyError as exc:
                 self.post_message(status(
                     BackendState.BUSY, f"database busy, retrying in {delay:g} s ({exc.message})"))
@@ -472,11 +453,7 @@ class MsbApp(App[None]):
         for name in self.MODES:
             await self.remove_mode(name)
             self.add_mode(name, self.MODES[name])
-        old = self.backend
-        pending = [task for task in self._db_tasks if not task.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=DB_DRAIN_TIMEOUT)
-        await old.close()
+        await self.backend.close()  # waits for the old home's calls still in flight
         self.backend = backend
         self.home_index = index
         self._display_home = choice.label or (str(choice.path) if choice.path is not None else None)

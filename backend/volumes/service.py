@@ -33,6 +33,7 @@ from sqlalchemy import select
 from backend.volumes import disk_image
 from backend.db import tables
 from backend.db.engine import READ_MMAP_SIZE
+from backend.db.inflight import finishes
 from backend.volumes.disk_image import DiskEntry, Ext4Usage
 from backend.errors import (
     FsUnsupportedError,
@@ -150,6 +151,7 @@ class Volumes(VolumeFilesMixin):
             result = await conn.execute(select(*_COLUMNS).where(tables.volume.c.name == name))
             return result.first()
 
+    @finishes
     async def get(self, name: str) -> VolumeInfo:
         """The volume named ``name``; ``VolumeNotFoundError`` ("volume not found: <name>") otherwise."""
         row = await self._row(name)
@@ -157,6 +159,7 @@ class Volumes(VolumeFilesMixin):
             raise VolumeNotFoundError(name)
         return self._infos([row], self._backend.volumes_dir())[0]
 
+    @finishes
     async def list(self) -> builtins.list[VolumeInfo]:
         """Every volume, newest first (``created_at DESC``; rows without a time last)."""
         database = await self._backend.db()
@@ -170,6 +173,7 @@ class Volumes(VolumeFilesMixin):
             rows = await driver.execute_fetchall(_LIST)
         return self._infos(rows, self._backend.volumes_dir())
 
+    @finishes
     async def create(self, config: VolumeConfig) -> VolumeInfo:
         """Validate ``config`` (microsandbox's rules and messages), make the storage, insert the row."""
         validate_config(config)
@@ -210,6 +214,7 @@ class Volumes(VolumeFilesMixin):
             volumes_dir=volumes_dir,
         )
 
+    @finishes
     async def remove(self, name: str) -> None:
         """Delete the row and the folder. There is no in-use check (as in microsandbox): look at
         :meth:`cross_refs` first. Raises ``VolumeRemoveError`` when the folder cannot be deleted."""
@@ -342,6 +347,7 @@ class Volumes(VolumeFilesMixin):
         image = await self._disk_image(name)
         return await asyncio.to_thread(disk_image.filesystem_usage, image)
 
+    @finishes
     async def cross_refs(self, rows: Sequence[VolumeInfo] | None = None) -> VolumeCrossRefs:
         """Which sandboxes mount each volume, volumes whose folder is missing, and orphan folders.
 

@@ -153,7 +153,7 @@ class LogTail(Vertical):
     async def _list_files(self, sandbox: str) -> None:
         try:
             app: Any = self.app
-            files = await app.run_db(app.backend.sandboxes().log_files(sandbox))
+            files = await app.backend.sandboxes().log_files(sandbox)
         except BackendError as exc:
             self.post_message(self.ReadFailed(sandbox, exc.message))
             return
@@ -194,7 +194,7 @@ class LogTail(Vertical):
     async def _tail(self, read: int, sandbox: str, file: str) -> None:
         try:
             app: Any = self.app
-            chunk = await app.run_db(app.backend.sandboxes().tail(sandbox, file, TAIL_LINES))
+            chunk = await app.backend.sandboxes().tail(sandbox, file, TAIL_LINES)
         except BackendError as exc:
             self.post_message(self.ReadFailed(sandbox, exc.message, read))
             return
@@ -204,7 +204,7 @@ class LogTail(Vertical):
     async def _follow(self, read: int, sandbox: str, file: str, offset: int) -> None:
         try:
             app: Any = self.app
-            chunk = await app.run_db(app.backend.sandboxes().read_from(sandbox, file, offset))
+            chunk = await app.backend.sandboxes().read_from(sandbox, file, offset)
         except BackendError as exc:
             self.post_message(self.ReadFailed(sandbox, exc.message, read))
             return

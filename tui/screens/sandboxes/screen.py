@@ -152,8 +152,8 @@ class SandboxListScreen(Screen[None]):
         app: Any = self.app
         sandboxes = app.backend.sandboxes()
         try:
-            total = await app.run_db(sandboxes.count(query))
-            counts = await app.run_db(sandboxes.counts_by_status())
+            total = await sandboxes.count(query)
+            counts = await sandboxes.counts_by_status()
         except BackendError as exc:
             self.post_message(ListFailed(exc, keep_position))
             return
@@ -173,7 +173,7 @@ class SandboxListScreen(Screen[None]):
         query = event.query
 
         async def loader(offset: int, limit: int) -> Sequence[SandboxRow]:
-            rows: Sequence[SandboxRow] = await app.run_db(sandboxes.window(query, offset, limit))
+            rows: Sequence[SandboxRow] = await sandboxes.window(query, offset, limit)
             return rows
 
         table = self.table
@@ -282,7 +282,7 @@ class SandboxListScreen(Screen[None]):
         """Read everything about ``name`` (config, mounts, runs)."""
         try:
             app: Any = self.app
-            detail = await app.run_db(app.backend.sandboxes().get(name))
+            detail = await app.backend.sandboxes().get(name)
         except SandboxNotFoundError:
             self.post_message(DetailLoaded(name, None, f"Sandbox {name} no longer exists (removed or ephemeral)."))
             return
@@ -513,7 +513,7 @@ class SandboxListScreen(Screen[None]):
         """Remove ``name`` through the backend (which re-checks status and read-only)."""
         try:
             app: Any = self.app
-            await app.run_db(app.backend.sandboxes().remove(name))
+            await app.backend.sandboxes().remove(name)
         except BackendError as exc:
             self.post_message(SandboxRemoved(name, exc))
             return

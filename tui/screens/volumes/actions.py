@@ -61,7 +61,7 @@ class VolumeActions(Vertical):
         volumes = self._volumes
 
         async def create(config: VolumeConfig) -> None:
-            await self.app.run_db(volumes.create(config))  # type: ignore[attr-defined]
+            await volumes.create(config)
 
         def created(name: str | None) -> None:
             if name:
@@ -96,7 +96,7 @@ class VolumeActions(Vertical):
     async def remove_volume(self, name: str) -> None:
         """Remove ``name`` through the backend (which checks read-only mode again)."""
         try:
-            await self.app.run_db(self._volumes.remove(name))  # type: ignore[attr-defined]
+            await self._volumes.remove(name)
         except BackendError as exc:
             self.post_message(VolumeRemoved(name, exc))
             return

@@ -239,8 +239,9 @@ class ScanRunner(Widget):
 
             scan = scan_volume(backend, name, orphan=target[0], disk=target[1], event=event, progress=report)
             try:
-                # Shielded, so quitting mid-scan never abandons a catalog read; the event stops the thread.
-                result = await self.app.run_db(scan)  # type: ignore[attr-defined]
+                # Its catalog reads finish even when this worker is cancelled (the backend sees to
+                # that); the event stops the scanning thread.
+                result = await scan
             except asyncio.CancelledError:
                 event.set()
                 raise

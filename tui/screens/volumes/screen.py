@@ -198,8 +198,8 @@ class VolumeBrowserScreen(Screen[None]):
         """Read the volume rows, who mounts them and the orphan folders."""
         volumes = self.backend.volumes()
         try:
-            infos = await self.app.run_db(volumes.list())  # type: ignore[attr-defined]
-            refs = await self.app.run_db(volumes.cross_refs(infos))  # type: ignore[attr-defined]
+            infos = await volumes.list()
+            refs = await volumes.cross_refs(infos)
         except BackendError as exc:
             self.post_message(VolumesLoaded([], None, None, exc, keep_position))
             return
