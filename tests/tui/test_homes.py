@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,9 @@ def test_home_flag_can_be_repeated_in_order(monkeypatch: pytest.MonkeyPatch, tmp
     assert args.homes == [("/srv/a", False), ("/srv/b", True), ("/srv/c", False)]
     choices = home_choices(args.homes, read_only=False)
     assert [c.read_only for c in choices] == [False, True, False]
-    assert choices[0].path is None, "the first home is the environment's (MSB_HOME, MSB_CONFIG_PATH)"
+    assert choices[0].path == Path("/srv/a") and choices[0].environment, \
+        "the first home is opened as MSB_HOME=/srv/a would be (MSB_CONFIG_PATH applies), passed explicitly"
+    assert not choices[1].environment and not choices[2].environment
     assert choices[2].path == Path("/srv/c") and choices[2].label == "/srv/c"
     assert all(c.read_only for c in home_choices(args.homes, read_only=True))
     # MSB_CONFIG_PATH applies to the first home only; the others read their own config.json.
@@ -204,3 +207,8 @@ def test_home_flag_can_be_repeated_in_order(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("MSB_CONFIG_PATH", str(tmp_path / "elsewhere.json"))
     assert HomeChoice(other).build_backend().config_path == other / "config.json"
     assert HomeChoice(None).build_backend().config_path == tmp_path / "elsewhere.json"
+    first = home_choices([(str(other), False)], read_only=False)[0].build_backend()
+    assert first.config_path == tmp_path / "elsewhere.json"
+    assert first.home() == other and "MSB_HOME" not in os.environ, "the home is an argument, not the environment"
+    monkeypatch.delenv("MSB_CONFIG_PATH")
+    assert home_choices([(str(other), False)], read_only=False)[0].build_backend().config_path == other / "config.json"
