@@ -147,10 +147,17 @@ def import_cycles(sources: Mapping[str, str]) -> list[list[str]]:
     return cycles
 
 
+def _screen_package(module: str, packages: set[str]) -> str | None:
+    """``tui.screens.volumes.table`` -> ``volumes``; None outside a screen's package."""
+    parts = module.split(".")
+    return parts[2] if len(parts) >= 3 and parts[:2] == ["tui", "screens"] and parts[2] in packages else None
+
+
 def violations(sources: Mapping[str, str]) -> list[str]:
     """Every broken rule, one line each (empty when the tree follows ARCHITECTURE.md)."""
     problems: list[str] = []
     stdlib = sys.stdlib_module_names
+    screen_packages = {n.split(".")[2] for n in sources if within(n, ("tui.screens",)) and n.count(".") >= 3}
     for name, source in sorted(sources.items()):
         for imp in imports_of(name, source, sources):
             where = f"{name}:{imp.line} imports {imp.target}"
@@ -166,9 +173,9 @@ def violations(sources: Mapping[str, str]) -> list[str]:
                 problems.append(f"{where}: shared widgets and dialogs do not depend on a screen or the app")
             if within(name, ("tui.screens",)) and within(imp.target, ("tui.app",)):
                 problems.append(f"{where}: screens reach the app through tui.services")
-            feature = name.split(".")[2] if within(name, ("tui.screens",)) and name.count(".") >= 2 else None
-            if feature and within(imp.target, ("tui.screens",)) and imp.target.count(".") >= 2 \
-                    and imp.target.split(".")[2] != feature:
+            feature = _screen_package(name, screen_packages)
+            target_feature = _screen_package(imp.target, screen_packages)
+            if feature and target_feature and target_feature != feature:
                 problems.append(f"{where}: one screen's package does not import another's")
     problems.extend(f"import cycle: {' <-> '.join(group)}" for group in import_cycles(sources))
     return problems

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 
@@ -34,10 +33,11 @@ from tui import clipboard
 from tui.format import printable
 from tui.header_state import BackendState, HeaderState, schema_label
 from tui.homes import HomeChoice
-from tui.screens.config.messages import ConfigFileChanged
-from tui.widgets.app_header import MODE_TITLES, AppHeader
 from tui.modals.help import HelpModal
 from tui.modals.home_switcher import HomeSwitcher, HomeSwitchingScreen
+from tui.screens.config.messages import ConfigFileChanged
+from tui.services import ServicesApp
+from tui.widgets.app_header import MODE_TITLES, AppHeader
 
 #: When set in the environment, the app prints :data:`FIRST_FRAME_MARKER` on stdout and exits as soon
 #: as the sandbox list has drawn its first frame with data (used by ``bench/bench_startup.py``).
@@ -82,7 +82,7 @@ class BackendStatusChanged(Message):
         self.backend = backend
 
 
-class MsbApp(App[None]):
+class MsbApp(ServicesApp):
     """The msb-tui application: one home at a time (of those given), three screens (modes), shared
     services."""
 
@@ -106,13 +106,6 @@ class MsbApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first if there are unsaved edits)"),
         Binding("ctrl+q", "quit", "Quit (also from text boxes)", show=False, priority=True, id="app.quit_ctrl_q"),
     ]
-
-    #: The current mode (mirrors ``App.current_mode`` so the header can watch it).
-    active_mode: reactive[str] = reactive("")
-    #: What the header shows.
-    header_state: reactive[HeaderState] = reactive(HeaderState(home=""), always_update=True)
-    #: Where opening the catalog stands; screens watch this to load once it is READY.
-    backend_state: reactive[BackendState] = reactive(BackendState.LOADING)
 
     def __init__(
         self,
@@ -246,9 +239,13 @@ class MsbApp(App[None]):
         self.header_state = replace(self.header_state, config_error=error.message if error else "",
                                     config_summary=error.summary if error else "")
 
-    def action_retry_open(self) -> None:
+    def retry_open(self) -> None:
         """Try opening the catalog again (after an error)."""
         self.open_backend()
+
+    def action_retry_open(self) -> None:
+        """Try opening the catalog again (after an error)."""
+        self.retry_open()
 
     def _ensure_chrome(self, screen: Screen[Any]) -> None:
         """Give a mode screen the shared header and footer if it did not compose its own."""

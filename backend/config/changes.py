@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from backend.config.model import ConfigFile, read_config_file, write_config_text
 from backend.config.document import Issue, document_issues
+from backend.config.model import ConfigFile, read_config_file, write_config_text
 from backend.config.schema import HOSTS_PATH, MISSING, SDK_KEYS, KeyPath, display_path, field_at, spec_for
 from backend.config.text import key_offsets, locate_key
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigWriteError

@@ -30,11 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from backend.volumes import disk_image
 from backend.db import tables
 from backend.db.engine import READ_MMAP_SIZE
 from backend.db.inflight import finishes
-from backend.volumes.disk_image import DiskEntry, Ext4Usage
 from backend.errors import (
     FsUnsupportedError,
     VolumeAlreadyExistsError,
@@ -44,7 +42,8 @@ from backend.errors import (
     VolumeRemoveError,
 )
 from backend.timefmt import now_text, parse_ts
-from backend.volumes.usage import ChildSize, DirUsage, ProgressFn, Usage, child_sizes, scan_usage
+from backend.volumes import disk_image
+from backend.volumes.disk_image import DiskEntry, Ext4Usage
 from backend.volumes.files import VolumeFilesMixin
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import VolumeConfig, VolumeInfo, validate_config, validate_volume_name
@@ -57,6 +56,7 @@ from backend.volumes.storage import (
     provision,
     volume_lock,
 )
+from backend.volumes.usage import ChildSize, DirUsage, ProgressFn, Usage, child_sizes, scan_usage
 from backend.volumes.xref import MOUNTS_SQL, VolumeCrossRefs, build
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from backend.volumes.disk_image import create_image
 from backend.errors import InvalidConfigError, VolumeBusyError, VolumeFolderExistsError, VolumeStorageError
+from backend.volumes.disk_image import create_image
 from backend.volumes.models import VolumeConfig
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.volumes.usage import ChildSize, UsageProgress, child_sizes, scan_usage
 from backend.volumes.models import VolumeConfig
+from backend.volumes.usage import ChildSize, UsageProgress, child_sizes, scan_usage
 
 
 def make_tree(root: Path, dirs: int = 5, files: int = 40) -> None:

@@ -19,10 +19,10 @@ from backend.sandboxes.service import Sandboxes
 from tests.tui.support import copy_home, make_app, settle, static_text
 from tui.app import BackendStatusChanged, MsbApp
 from tui.header_state import BackendState
-from tui.screens.sandboxes.screen import SandboxListScreen
-from tui.widgets.app_header import AppHeader
 from tui.modals.help import HelpModal
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.app_header import AppHeader
 
 
 class ProbeScreen(Screen[None]):

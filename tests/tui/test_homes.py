@@ -19,11 +19,11 @@ from tests.tui.volume_browser_helpers import loaded, shown_names
 from tui.__main__ import build_parser, home_choices
 from tui.app import MsbApp
 from tui.homes import HomeChoice
+from tui.modals.home_switcher import ONE_HOME_TEXT, HomeSwitcher
 from tui.screens.config.screen import ConfigEditorScreen
 from tui.screens.sandboxes.screen import SandboxListScreen
-from tui.widgets.app_header import AppHeader
-from tui.modals.home_switcher import ONE_HOME_TEXT, HomeSwitcher
 from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.app_header import AppHeader
 
 B_SHELL = "/bin/only-in-b"
 

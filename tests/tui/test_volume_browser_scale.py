@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from backend.volumes.usage import _Scanner
 from backend.volumes.models import VolumeConfig
+from backend.volumes.usage import _Scanner
 from tests.tui.support import backend_for, make_app, settle, static_text
 from tests.tui.volume_browser_helpers import browser_screen, enter_folder, listed, loaded, open_volume, select
 

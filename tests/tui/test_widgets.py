@@ -13,8 +13,8 @@ from textual.widgets import Button, Input, Label
 from tui import clipboard
 from tui.format import age, memory, status_kind, status_label
 from tui.guard import MUTATING_ACTIONS, action_key, is_mutating, mutating
-from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.modals.confirm import ConfirmModal
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.widgets.virtual_table import Column, layout_columns
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -4,15 +4,14 @@ a detail panel with logs, auto-refresh that keeps the selection, copy and (guard
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
@@ -29,6 +28,10 @@ from backend.sandboxes.models import (
 from tui import clock
 from tui.first_frame import first_data_shown
 from tui.guard import mutating
+from tui.header_state import BackendState
+from tui.modals.confirm import ConfirmModal
+from tui.screens.mode import ModeScreen
+from tui.screens.sandboxes.detail import SandboxDetailPanel
 from tui.screens.sandboxes.support import (
     DEFAULT_DESCENDING,
     HELP,
@@ -41,17 +44,15 @@ from tui.screens.sandboxes.support import (
     inspect_json,
     summary_text,
 )
-from tui.widgets.app_header import AppHeader
-from tui.modals.confirm import ConfirmModal
-from tui.screens.sandboxes.detail import SandboxDetailPanel
 from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.app_header import AppHeader
 from tui.widgets.virtual_table import VirtualTable
 
 BUSY_RETRY_SECS = 1.0
 DETAIL_DELAY_SECS = 0.15
 
 
-class SandboxListScreen(Screen[None]):
+class SandboxListScreen(ModeScreen):
     """Every sandbox of the home, virtualised, with a detail panel."""
 
     CSS_PATH = Path(__file__).with_name("screen.tcss")
@@ -112,9 +113,9 @@ class SandboxListScreen(Screen[None]):
         table.sort_descending = self.query_filter.descending
         table.focus()
         self.query_one("#filter").display = False
-        self.query_one(SandboxDetailPanel).home = self._home()
+        self.query_one(SandboxDetailPanel).home = self.home_or_none()
         self._refresh_interval_timer = self.set_interval(self.refresh_interval, self._refresh_tick)
-        self.watch(self.app, "backend_state", self._backend_state_changed)
+        self.follow_backend_state()
         self._update_info()
 
     @property
@@ -122,26 +123,14 @@ class SandboxListScreen(Screen[None]):
         """The virtual table."""
         return self.query_one(SandboxTable)
 
-    def _home(self) -> Path | None:
-        try:
-            return Path(self.app.backend.home())  # type: ignore[attr-defined]
-        except (OSError, BackendError):
-            return None
-
-    def _backend_state_changed(self, state: Any) -> None:
-        value = getattr(state, "value", state)
-        if value == "loading":
-            self.table.set_message("Opening the catalog…")
-        elif value == "busy":
-            self.table.set_message("The database is busy (another process holds its lock); retrying…")
-        elif value == "error":
-            message = getattr(self.app, "header_state", None)
-            detail = getattr(message, "backend_message", "") if message is not None else ""
-            self.table.set_message(f"✖ Cannot open this home: {detail}  (fix it, then press r)")
+    def backend_not_ready(self, state: BackendState, text: str) -> None:
+        self.table.set_message(text)
+        if state is BackendState.ERROR:
             self.query_one(SandboxDetailPanel).show_message("No details: the home could not be opened.")
-        elif value == "ready":
-            self.query_one(SandboxDetailPanel).home = self._home()
-            self.load_list(keep_position=self._loaded_once)
+
+    def backend_loaded(self) -> None:
+        self.query_one(SandboxDetailPanel).home = self.home_or_none()
+        self.load_list(keep_position=self._loaded_once)
 
     # -- loading the list -----------------------------------------------------------------------
 
@@ -149,8 +138,7 @@ class SandboxListScreen(Screen[None]):
     async def load_list(self, keep_position: bool = False) -> None:
         """Count the rows of the current query (and all statuses), then let the table fetch pages."""
         query = self.query_filter
-        app: Any = self.app
-        sandboxes = app.backend.sandboxes()
+        sandboxes = self.backend.sandboxes()
         try:
             total = await sandboxes.count(query)
             counts = await sandboxes.counts_by_status()
@@ -168,8 +156,7 @@ class SandboxListScreen(Screen[None]):
         self.counts = event.counts
         self.total_shown = event.total
         self.last_updated = clock.now().strftime("%H:%M:%S")
-        app: Any = self.app
-        sandboxes = app.backend.sandboxes()
+        sandboxes = self.backend.sandboxes()
         query = event.query
 
         async def loader(offset: int, limit: int) -> Sequence[SandboxRow]:
@@ -187,7 +174,7 @@ class SandboxListScreen(Screen[None]):
     def _empty_message(self) -> str:
         if self.query_filter.is_filtered:
             return f"No sandbox matches “{self.filter_text}”. Esc in the filter (/) clears it."
-        status = self.app.backend.schema_status  # type: ignore[attr-defined]
+        status = self.backend.schema_status
         if status.state is SchemaState.MISSING:
             return "No database in this home yet (read-only: nothing was created)."
         return "No sandboxes in this home yet. Create one with msb or the SDK; this list refreshes itself."
@@ -207,7 +194,7 @@ class SandboxListScreen(Screen[None]):
                 self.notify(event.error.message, title=event.error.title, severity="error")
         self._update_info()
 
-    def _schedule_retry(self, callback: Any) -> None:
+    def _schedule_retry(self, callback: Callable[[], object]) -> None:
         if self._retry_timer is not None:
             self._retry_timer.stop()
         self._retry_timer = self.set_timer(BUSY_RETRY_SECS, callback)
@@ -234,7 +221,7 @@ class SandboxListScreen(Screen[None]):
     def _refresh_tick(self) -> None:
         if self.paused or not self.is_current or not self._loaded_once:
             return
-        if getattr(getattr(self.app, "backend_state", None), "value", "") != "ready":
+        if not self.backend_ready:
             return
         self.load_list(keep_position=True)
 
@@ -281,8 +268,7 @@ class SandboxListScreen(Screen[None]):
     async def load_detail(self, name: str) -> None:
         """Read everything about ``name`` (config, mounts, runs)."""
         try:
-            app: Any = self.app
-            detail = await app.backend.sandboxes().get(name)
+            detail = await self.backend.sandboxes().get(name)
         except SandboxNotFoundError:
             self.post_message(DetailLoaded(name, None, f"Sandbox {name} no longer exists (removed or ephemeral)."))
             return
@@ -313,9 +299,7 @@ class SandboxListScreen(Screen[None]):
 
     @on(SandboxDetailPanel.VolumeRequested)
     def _open_volume(self, event: SandboxDetailPanel.VolumeRequested) -> None:
-        show_volume = getattr(self.app, "show_volume", None)
-        if show_volume is not None:
-            show_volume(event.volume)
+        self.app.show_volume(event.volume)
 
     @on(VirtualTable.HeaderClicked)
     def _header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
@@ -402,13 +386,9 @@ class SandboxListScreen(Screen[None]):
 
     def action_refresh_now(self) -> None:
         """Refresh now (or retry opening the home after an error)."""
-        state = getattr(getattr(self.app, "backend_state", None), "value", "")
-        if state == "error":
-            retry = getattr(self.app, "action_retry_open", None)
-            if retry is not None:
-                retry()
+        if self.retry_if_failed():
             return
-        if state == "ready":
+        if self.backend_ready:
             self.load_list(keep_position=self._loaded_once)
 
     def action_toggle_pause(self) -> None:
@@ -454,7 +434,7 @@ class SandboxListScreen(Screen[None]):
         """Copy the selected sandbox's name."""
         row = self._selected()
         if row is not None:
-            self.app.copy_to_clipboard_text(row.name, f"name {row.name!r}")  # type: ignore[attr-defined]
+            self.app.copy_to_clipboard_text(row.name, f"name {row.name!r}")
 
     def action_copy_json(self) -> None:
         """Copy the selected sandbox as ``msb inspect`` JSON."""
@@ -463,7 +443,7 @@ class SandboxListScreen(Screen[None]):
             return
         panel = self.query_one(SandboxDetailPanel)
         detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
-        self.app.copy_to_clipboard_text(inspect_json(row, detail), f"{row.name} as JSON")  # type: ignore[attr-defined]
+        self.app.copy_to_clipboard_text(inspect_json(row, detail), f"{row.name} as JSON")
 
     @mutating("remove sandbox")
     def action_remove(self) -> None:
@@ -512,8 +492,7 @@ class SandboxListScreen(Screen[None]):
     async def remove_sandbox(self, name: str) -> None:
         """Remove ``name`` through the backend (which re-checks status and read-only)."""
         try:
-            app: Any = self.app
-            await app.backend.sandboxes().remove(name)
+            await self.backend.sandboxes().remove(name)
         except BackendError as exc:
             self.post_message(SandboxRemoved(name, exc))
             return
@@ -527,7 +506,7 @@ class SandboxListScreen(Screen[None]):
         self.notify(f"Removed sandbox {event.name}", timeout=3)
         self.load_list(keep_position=True)
 
-    def on_key(self, event: Any) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.focused is self.query_one("#filter", Input):
             event.stop()
             self.clear_filter()

@@ -19,8 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from backend.volumes.disk_image import check_capacity
 from backend.errors import BackendError, InvalidConfigError
+from backend.volumes.disk_image import check_capacity
 from backend.volumes.models import VolumeConfig, validate_config
 from backend.volumes.paths import split_path
 from tui.screens.volumes.names import display_path

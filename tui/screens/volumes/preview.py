@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.message import Message
 
-from backend.volumes import disk_image
 from backend.errors import BackendError
+from backend.volumes import disk_image
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import FilePreview
 from tui.format import byte_size, timestamp
