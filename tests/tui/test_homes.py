@@ -18,6 +18,7 @@ from tests.tui.support import FIXED_NOW, backend_for, settle, static_text
 from tests.tui.volume_browser_helpers import loaded, shown_names
 from tui.__main__ import build_parser, home_choices
 from tui.app import MsbApp
+from tui.commands import palette_commands
 from tui.homes import HomeChoice
 from tui.modals.home_switcher import ONE_HOME_TEXT, HomeSwitcher
 from tui.screens.config.screen import ConfigEditorScreen
@@ -180,7 +181,7 @@ async def test_one_home_says_so_and_palette_offers_the_switch(demo_home: Path) -
     app = MsbApp(backend_for(demo_home), display_home="~/.microsandbox")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        commands = [command.title for command in app.get_system_commands(app.screen)]
+        commands = [command.title for command in palette_commands(app, app.screen)]
         assert "Switch home" in commands
         assert "home 1/" not in header_status(app)
         switcher = await open_switcher(pilot)
