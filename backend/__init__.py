@@ -20,12 +20,8 @@ if TYPE_CHECKING:
         swap_default_backend,
         with_backend,
     )
-    from backend.config.model import (
-        LocalConfig,
-        load_persisted_config_or_default,
-        read_config_file,
-        save_persisted_config,
-    )
+    from backend.config.file import load_persisted_config_or_default, read_config_file, save_persisted_config
+    from backend.config.model import LocalConfig
     from backend.db.migrate import KNOWN_VERSIONS, SchemaState, SchemaStatus
     from backend.errors import (
         BackendError,
@@ -51,9 +47,9 @@ _EXPORTS: dict[str, str] = {
     "swap_default_backend": "backend.ambient",
     "with_backend": "backend.ambient",
     "LocalConfig": "backend.config.model",
-    "load_persisted_config_or_default": "backend.config.model",
-    "read_config_file": "backend.config.model",
-    "save_persisted_config": "backend.config.model",
+    "load_persisted_config_or_default": "backend.config.file",
+    "read_config_file": "backend.config.file",
+    "save_persisted_config": "backend.config.file",
     "KNOWN_VERSIONS": "backend.db.migrate",
     "SchemaState": "backend.db.migrate",
     "SchemaStatus": "backend.db.migrate",

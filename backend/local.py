@@ -12,7 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from backend.config.model import ConfigFile, LocalConfig, RegistryEntry, read_config_file
+from backend.config.file import ConfigFile, read_config_file
+from backend.config.model import LocalConfig, RegistryEntry
 from backend.db.database import Database, DbSettings
 from backend.db.migrate import SchemaStatus
 from backend.errors import ConfigParseError, ConfigReadError, ReadOnlyError

@@ -102,7 +102,7 @@ def within(target: str, packages: Iterable[str]) -> bool:
 
 def import_cycles(sources: Mapping[str, str]) -> list[list[str]]:
     """Groups of modules that import each other at run time (deferred imports in functions count;
-    imports for the type checker only do not). Importing a module also runs its parent packages."""
+    imports for the type checker only do not). Importing a module also runs the packages it is in."""
     graph: dict[str, set[str]] = {name: set() for name in sources}
     for name, source in sources.items():
         for imp in imports_of(name, source, sources):
@@ -111,7 +111,8 @@ def import_cycles(sources: Mapping[str, str]) -> list[list[str]]:
             parts = imp.target.split(".")
             for end in range(1, len(parts) + 1):
                 target = ".".join(parts[:end])
-                if target in graph and target != name:
+                # A package's __init__ importing its own modules is the usual re-export, not a circle.
+                if target in graph and target != name and not name.startswith(target + "."):
                     graph[name].add(target)
     # Tarjan's strongly connected components.
     index: dict[str, int] = {}

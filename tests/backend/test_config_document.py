@@ -33,7 +33,7 @@ from backend.config.document import (
     host_field_specs,
     spec_for,
 )
-from backend.config.model import read_config_file
+from backend.config.file import read_config_file
 from backend.errors import ConfigConflictError, ConfigParseError, InvalidConfigError, ReadOnlyError
 
 SAMPLE: dict[str, Any] = {

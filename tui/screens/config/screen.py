@@ -30,7 +30,7 @@ from backend.config.changes import (
     unified_diff,
 )
 from backend.config.document import MISSING, ConfigDocument, Issue, KeyPath, spec_for
-from backend.config.model import ConfigFile
+from backend.config.file import ConfigFile
 from backend.errors import BackendError, ConfigConflictError
 from tui.first_frame import first_data_shown
 from tui.guard import mutating
