@@ -5,6 +5,7 @@ a detail panel with logs, auto-refresh that keeps the selection, copy and (guard
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,36 +13,31 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from backend.db.migrate import SchemaState
 from backend.errors import BackendError, DatabaseBusyError, InvalidQueryError, SandboxNotFoundError
 from backend.sandboxes.models import (
-    ACTIVE_STATUSES,
     SORT_KEYS,
-    SandboxDetail,
     SandboxQuery,
     SandboxRow,
     SandboxSort,
 )
 from tui import clock
 from tui.first_frame import first_data_shown
-from tui.guard import mutating
 from tui.header_state import BackendState
-from tui.modals.confirm import ConfirmModal
-from tui.screens.mode import ModeScreen
+from tui.screens.sandboxes.actions import SandboxActions
 from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.messages import DetailLoaded, ListCounted, ListFailed
 from tui.screens.sandboxes.support import (
     DEFAULT_DESCENDING,
     HELP,
     REFRESH_CHOICES,
-    DetailLoaded,
-    ListCounted,
-    ListFailed,
-    SandboxRemoved,
+    ListInfo,
     default_refresh_interval,
-    inspect_json,
+    info_text,
     summary_text,
 )
 from tui.screens.sandboxes.table import SandboxTable
@@ -52,7 +48,7 @@ BUSY_RETRY_SECS = 1.0
 DETAIL_DELAY_SECS = 0.15
 
 
-class SandboxListScreen(ModeScreen):
+class SandboxListScreen(SandboxActions):
     """Every sandbox of the home, virtualised, with a detail panel."""
 
     CSS_PATH = Path(__file__).with_name("screen.tcss")
@@ -79,16 +75,17 @@ class SandboxListScreen(ModeScreen):
                 tooltip="Remove the selected sandbox (asks first)"),
     ]
 
+    #: What the info line shows; every change redraws it (:meth:`watch_info`).
+    info: var[ListInfo] = var(ListInfo())
+
     def __init__(self) -> None:
         super().__init__()
         self.query_filter = SandboxQuery()
         self.filter_text = ""
-        self.refresh_interval = default_refresh_interval()
-        self.paused = False
+        self.set_reactive(SandboxListScreen.info, ListInfo(
+            sort=self.query_filter.sort, descending=self.query_filter.descending,
+            refresh_interval=default_refresh_interval()))
         self.counts: dict[str, int] = {}
-        self.total_shown = 0
-        self.last_updated: str = ""
-        self.busy_note = ""
         self._refresh_interval_timer: Timer | None = None
         self._detail_timer: Timer | None = None
         self._retry_timer: Timer | None = None
@@ -116,12 +113,7 @@ class SandboxListScreen(ModeScreen):
         self.query_one(SandboxDetailPanel).home = self.home_or_none()
         self._refresh_interval_timer = self.set_interval(self.refresh_interval, self._refresh_tick)
         self.follow_backend_state()
-        self._update_info()
-
-    @property
-    def table(self) -> SandboxTable:
-        """The virtual table."""
-        return self.query_one(SandboxTable)
+        self.watch_info(self.info)
 
     def backend_not_ready(self, state: BackendState, text: str) -> None:
         self.table.set_message(text)
@@ -152,10 +144,7 @@ class SandboxListScreen(ModeScreen):
         if event.query != self.query_filter:
             return
         self._loaded_once = True
-        self.busy_note = ""
         self.counts = event.counts
-        self.total_shown = event.total
-        self.last_updated = clock.now().strftime("%H:%M:%S")
         sandboxes = self.backend.sandboxes()
         query = event.query
 
@@ -167,7 +156,8 @@ class SandboxListScreen(ModeScreen):
         table.set_message(self._empty_message() if event.total == 0 else None)
         table.reset(event.total, loader, keep_position=event.keep_position)
         self.query_one("#summary-counts", Static).update(summary_text(event.counts))
-        self._update_info()
+        self.info = replace(self.info, busy_note="", total_shown=event.total,
+                            last_updated=clock.now().strftime("%H:%M:%S"))
         if event.total == 0:
             self.query_one(SandboxDetailPanel).show_message("No sandbox selected.")
 
@@ -182,17 +172,16 @@ class SandboxListScreen(ModeScreen):
     @on(ListFailed)
     def _list_failed(self, event: ListFailed) -> None:
         if event.busy:
-            self.busy_note = "⧗ database busy, retrying"
+            self._note("⧗ database busy, retrying")
             if not self._loaded_once:
                 self.table.set_message("The database is busy (another process holds its lock); retrying…")
             self._schedule_retry(lambda: self.load_list(event.keep_position))
         else:
-            self.busy_note = "✖ refresh failed"
+            self._note("✖ refresh failed")
             if not self._loaded_once:
                 self.table.set_message(f"✖ {event.error.message}  (press r to retry)")
             else:
                 self.notify(event.error.message, title=event.error.title, severity="error")
-        self._update_info()
 
     def _schedule_retry(self, callback: Callable[[], object]) -> None:
         if self._retry_timer is not None:
@@ -203,8 +192,7 @@ class SandboxListScreen(ModeScreen):
     def _page_failed(self, event: VirtualTable.LoadFailed) -> None:
         error = event.error
         if isinstance(error, DatabaseBusyError):
-            self.busy_note = "⧗ database busy, retrying"
-            self._update_info()
+            self._note("⧗ database busy, retrying")
             self._schedule_retry(self.table.retry)
         elif isinstance(error, BackendError):
             self.table.set_message(f"✖ {error.message}  (press r to retry)")
@@ -213,9 +201,8 @@ class SandboxListScreen(ModeScreen):
 
     @on(VirtualTable.DataShown)
     def _data_shown(self, event: VirtualTable.DataShown) -> None:
-        if self.busy_note.startswith("⧗"):
-            self.busy_note = ""
-            self._update_info()
+        if self.info.busy_note.startswith("⧗"):
+            self._note("")
         first_data_shown(self)
 
     def _refresh_tick(self) -> None:
@@ -229,22 +216,23 @@ class SandboxListScreen(ModeScreen):
         if self._loaded_once and not self.paused:
             self.load_list(keep_position=True)
 
-    def _update_info(self) -> None:
-        parts: list[str] = []
-        if self.query_filter.is_filtered:
-            parts.append(f"{self.total_shown:,} shown")
-        arrow = "▼" if self.query_filter.descending else "▲"
-        label = {"created": "age"}.get(self.query_filter.sort, self.query_filter.sort)
-        parts.append(f"sort:{label}{arrow}")
-        if self.busy_note:
-            parts.append(self.busy_note)
-        elif self.paused:
-            parts.append("⏸ paused")
-        else:
-            parts.append(f"⟳{self.refresh_interval:g}s")
-        if self.last_updated:
-            parts.append(self.last_updated)
-        self.query_one("#summary-info", Static).update("  ".join(parts))
+    # -- the info line ----------------------------------------------------------------------------
+
+    def watch_info(self, info: ListInfo) -> None:
+        self.query_one("#summary-info", Static).update(info_text(info, filtered=self.query_filter.is_filtered))
+
+    def _note(self, busy_note: str) -> None:
+        self.info = replace(self.info, busy_note=busy_note)
+
+    @property
+    def paused(self) -> bool:
+        """True while auto-refresh is paused."""
+        return self.info.paused
+
+    @property
+    def refresh_interval(self) -> float:
+        """Seconds between auto-refreshes."""
+        return self.info.refresh_interval
 
     # -- selection and detail -------------------------------------------------------------------
 
@@ -366,7 +354,7 @@ class SandboxListScreen(ModeScreen):
         table.sort_key = sort
         table.sort_descending = descending
         table.refresh()
-        self._update_info()
+        self.info = replace(self.info, sort=sort, descending=descending)
         self.load_list(keep_position=False)
 
     def action_cycle_sort(self) -> None:
@@ -393,17 +381,15 @@ class SandboxListScreen(ModeScreen):
 
     def action_toggle_pause(self) -> None:
         """Pause or resume auto-refresh."""
-        self.paused = not self.paused
-        self._update_info()
+        self.info = replace(self.info, paused=not self.paused)
         self.notify("Auto-refresh paused" if self.paused else f"Auto-refresh every {self.refresh_interval:g}s",
                     timeout=2)
 
     def _set_interval(self, seconds: float) -> None:
-        self.refresh_interval = seconds
+        self.info = replace(self.info, refresh_interval=seconds)
         if self._refresh_interval_timer is not None:
             self._refresh_interval_timer.stop()
         self._refresh_interval_timer = self.set_interval(seconds, self._refresh_tick)
-        self._update_info()
 
     def action_slower(self) -> None:
         """Refresh less often."""
@@ -421,90 +407,6 @@ class SandboxListScreen(ModeScreen):
         panel.display = not panel.display
         if not panel.display:
             self.table.focus()
-
-    # -- copy and remove ------------------------------------------------------------------------
-
-    def _selected(self) -> SandboxRow | None:
-        row = self.table.selected_row
-        if row is None:
-            self.notify("No sandbox selected.", timeout=2)
-        return row
-
-    def action_copy_name(self) -> None:
-        """Copy the selected sandbox's name."""
-        row = self._selected()
-        if row is not None:
-            self.app.copy_to_clipboard_text(row.name, f"name {row.name!r}")
-
-    def action_copy_json(self) -> None:
-        """Copy the selected sandbox as ``msb inspect`` JSON."""
-        row = self._selected()
-        if row is None:
-            return
-        panel = self.query_one(SandboxDetailPanel)
-        detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
-        self.app.copy_to_clipboard_text(inspect_json(row, detail), f"{row.name} as JSON")
-
-    @mutating("remove sandbox")
-    def action_remove(self) -> None:
-        """Remove the selected sandbox after the operator types its name."""
-        row = self._selected()
-        if row is None:
-            return
-        if row.status in ACTIVE_STATUSES:
-            self.notify(
-                f"cannot remove sandbox '{row.name}': it is {row.status.lower()}. Stop it first "
-                f"(msb stop {row.name}).",
-                title="Sandbox running",
-                severity="warning",
-            )
-            return
-        panel = self.query_one(SandboxDetailPanel)
-        detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
-        self.app.push_screen(
-            ConfirmModal(
-                f"Remove sandbox {row.name}?",
-                self._removal_lines(row, detail),
-                "Remove",
-                typed_name=row.name,
-            ),
-            lambda confirmed: self._remove_confirmed(row.name, confirmed),
-        )
-
-    def _removal_lines(self, row: SandboxRow, detail: SandboxDetail | None) -> list[str]:
-        runs = f"{len(detail.runs)} run record(s), " if detail is not None else "its run records, "
-        folder = f"sandboxes/{row.name}/"
-        lines = [
-            f"• delete the catalog row of '{row.name}' (status {row.status.lower()}) with {runs}its rootfs pin",
-            f"• delete its folder {folder} (logs, scripts, writable layer)",
-        ]
-        named = sorted({m.source for m in row.mounts if m.kind == "Named"})
-        if named:
-            lines.append(f"• keep the volumes it mounts: {', '.join(named)}")
-        lines.append("This cannot be undone.")
-        return lines
-
-    def _remove_confirmed(self, name: str, confirmed: bool | None) -> None:
-        if confirmed:
-            self.remove_sandbox(name)
-
-    @work(exclusive=True, group="sandbox-remove", exit_on_error=False)
-    async def remove_sandbox(self, name: str) -> None:
-        """Remove ``name`` through the backend (which re-checks status and read-only)."""
-        try:
-            await self.backend.sandboxes().remove(name)
-        except BackendError as exc:
-            self.post_message(SandboxRemoved(name, exc))
-            return
-        self.post_message(SandboxRemoved(name, None))
-
-    @on(SandboxRemoved)
-    def _sandbox_removed(self, event: SandboxRemoved) -> None:
-        if event.error is not None:
-            self.notify(event.error.message, title=event.error.title, severity="error")
-            return
-        self.notify(f"Removed sandbox {event.name}", timeout=3)
-        self.load_list(keep_position=True)
 
     def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.focused is self.query_one("#filter", Input):
