@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Static
 
 from backend.config.changes import (
@@ -39,31 +38,13 @@ from tui.modals.confirm import ConfirmModal
 from tui.screens.config.field import ConfigFieldRow
 from tui.screens.config.form import ConfigForm
 from tui.screens.config.hosts import ConfigHostsPane
-from tui.screens.config.messages import ConfigFileChanged
+from tui.screens.config.messages import ConfigFileChanged, ConfigLoaded, ConfigSaved
 from tui.screens.config.modals import ConfigConflictModal, ConfigDiffModal
 from tui.screens.config.repair import ConfigRawEditor
 from tui.screens.config.status import ConfigStatusLine, ConfigTitleLine
 from tui.screens.mode import ModeScreen
 
 View = Literal["loading", "form", "raw", "repair", "error"]
-
-
-class ConfigLoaded(Message):
-    """The load worker read config.json."""
-
-    def __init__(self, file: ConfigFile) -> None:
-        super().__init__()
-        self.file = file
-
-
-class ConfigSaved(Message):
-    """A save (or an undo, with ``undone``) reached the disk."""
-
-    def __init__(self, file: ConfigFile, saved: SavedConfig | None, *, undone: bool = False) -> None:
-        super().__init__()
-        self.file = file
-        self.saved = saved
-        self.undone = undone
 
 
 class ConfigEditorScreen(ModeScreen):
