@@ -11,9 +11,10 @@ import enum
 from pathlib import Path
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from backend.config.model import ConfigFile, LocalConfig, RegistryEntry, read_config_file
+from backend.config.file import ConfigFile, read_config_file
+from backend.config.model import LocalConfig, RegistryEntry
 from backend.db.database import Database, DbSettings
 from backend.db.migrate import SchemaStatus
 from backend.errors import (
@@ -25,10 +26,8 @@ from backend.errors import (
 )
 from backend.paths import config_path
 from backend.profiles.base import HomeProfile
-
-if TYPE_CHECKING:
-    from backend.sandboxes.service import Sandboxes
-    from backend.volumes.service import Volumes
+from backend.sandboxes.service import Sandboxes
+from backend.volumes.service import Volumes
 
 
 class BackendKind(str, enum.Enum):
@@ -47,7 +46,11 @@ class LocalBackend:
         read_only: bool = False,
         config_file: Path | None = None,
         config_error: ConfigReadError | ConfigParseError | None = None,
+        home: Path | None = None,
     ) -> None:
+        """``home``: the home to use where ``MSB_HOME`` would be read (the config's ``home`` key still
+        wins, and ``MSB_CONFIG_PATH`` still names the config file), so callers pass it explicitly."""
+        self._home = home
         self._config = config
         self._built_config = config
         self._config_file = config_file
@@ -56,14 +59,18 @@ class LocalBackend:
         self._database: Database | None = None
 
     @classmethod
-    def lazy(cls, *, read_only: bool = False) -> LocalBackend:
-        """A backend for the resolved home. No file or database access until first use."""
-        return cls(read_only=read_only)
+    def lazy(cls, *, read_only: bool = False, home: str | Path | None = None,
+             config_file: str | Path | None = None) -> LocalBackend:
+        """A backend for ``home`` (default: the resolved home, ``MSB_HOME`` or ``~/.microsandbox``),
+        read exactly as microsandbox reads the home it is given; ``config_file`` replaces
+        ``MSB_CONFIG_PATH`` / ``<home>/config.json``. No file or database access until first use."""
+        return cls(read_only=read_only, home=None if home is None else Path(home),
+                   config_file=None if config_file is None else Path(config_file))
 
     @classmethod
-    async def new(cls, *, read_only: bool = False) -> LocalBackend:
+    async def new(cls, *, read_only: bool = False, home: str | Path | None = None) -> LocalBackend:
         """``lazy()`` then :meth:`db`: connect and migrate now."""
-        backend = cls.lazy(read_only=read_only)
+        backend = cls.lazy(read_only=read_only, home=home)
         await backend.db()
         return backend
 
@@ -77,13 +84,19 @@ class LocalBackend:
     def _load_config(self) -> LocalConfig:
         loaded = read_config_file(self.config_path)
         self._config_error = loaded.error
-        return loaded.config
+        return self._in_home(loaded.config)
+
+    def _in_home(self, config: LocalConfig) -> LocalConfig:
+        """``config`` with the explicit home filled in where the file leaves ``home`` unset."""
+        if self._home is None or config.home is not None:
+            return config
+        return config.model_copy(update={"home": str(self._home)})
 
     @property
     def config_path(self) -> Path:
         """The config file this backend reads (``MSB_CONFIG_PATH`` or ``<home>/config.json``)."""
         if self._config_file is None:
-            self._config_file = config_path()
+            self._config_file = config_path(self._home)
         return self._config_file
 
     @property
@@ -109,7 +122,7 @@ class LocalBackend:
         loaded = read_config_file(self.config_path)
         self._config_error = loaded.error
         if self._built_config is None:
-            self._config = loaded.config
+            self._config = self._in_home(loaded.config)
         return self.config
 
     def read_config_file(self) -> ConfigFile:
@@ -189,14 +202,10 @@ class LocalBackend:
 
     def volumes(self) -> Volumes:
         """Volume operations on this backend's home."""
-        from backend.volumes.service import Volumes
-
         return Volumes(self)
 
     def sandboxes(self) -> Sandboxes:
         """Sandbox operations on this backend's home."""
-        from backend.sandboxes.service import Sandboxes
-
         return Sandboxes(self)
 
     # -- database -------------------------------------------------------------------------------

@@ -33,15 +33,16 @@ def resolve_home() -> Path:
         return Path(BASE_DIR_NAME)
 
 
-def config_path() -> Path:
-    """``MSB_CONFIG_PATH`` when set, else ``<resolve_home()>/config.json``.
+def config_path(home: Path | None = None) -> Path:
+    """``MSB_CONFIG_PATH`` when set, else ``<home>/config.json`` (``home`` defaults to
+    :func:`resolve_home`).
 
     The ``home`` key inside the file never moves the file itself.
     """
     env = os.environ.get("MSB_CONFIG_PATH")
     if env is not None:
         return Path(env)
-    return resolve_home() / CONFIG_FILENAME
+    return (resolve_home() if home is None else home) / CONFIG_FILENAME
 
 
 def config_path_source() -> str:

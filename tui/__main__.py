@@ -9,7 +9,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--home", metavar="PATH", action=_HomeAction,
                         help="a microsandbox home to open; give it several times to switch between homes "
-                        "(key h). The first sets MSB_HOME and is the only one MSB_CONFIG_PATH applies to; "
-                        "the others read <home>/config.json")
+                        "(key h). The first is opened as MSB_HOME would be and is the only one "
+                        "MSB_CONFIG_PATH applies to; the others read <home>/config.json")
     parser.add_argument("--home-read-only", metavar="PATH", action=_HomeAction,
                         help="like --home, but this home is opened read-only")
     parser.add_argument("--read-only", action="store_true",
@@ -48,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _HomeAction(argparse.Action):
     """Collects ``--home`` and ``--home-read-only`` in order into ``homes`` as (path, read_only);
-    ``home`` keeps the first path (the one put in ``MSB_HOME``)."""
+    ``home`` keeps the first path (the one opened as ``MSB_HOME`` would be)."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
@@ -59,15 +58,16 @@ class _HomeAction(argparse.Action):
 
 
 def home_choices(homes: list[tuple[str, bool]], read_only: bool) -> list[HomeChoice]:
-    """The switcher's homes from the command line: the first is the environment's home (MSB_HOME is
-    set to it, MSB_CONFIG_PATH applies), the others are opened by path. ``read_only`` applies to all."""
+    """The switcher's homes from the command line: the first is opened as ``MSB_HOME`` would be
+    (MSB_CONFIG_PATH applies), the others by path. ``read_only`` applies to all."""
     from tui.homes import HomeChoice
 
     choices = []
     for index, (path, home_read_only) in enumerate(homes):
-        location = None if index == 0 else Path(path).expanduser()
         label = os.path.abspath(os.path.expanduser(path))
-        choices.append(HomeChoice(location, read_only=read_only or home_read_only, label=label))
+        location = Path(path) if index == 0 else Path(path).expanduser()
+        choices.append(HomeChoice(location, read_only=read_only or home_read_only, label=label,
+                                  environment=index == 0))
     return choices
 
 
@@ -93,17 +93,16 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 def doctor_main(argv: list[str]) -> int:
     """``msb-tui doctor``: print what this tool sees, without starting the UI; exit 1 on a failure."""
     parser = argparse.ArgumentParser(prog="msb-tui doctor", description=doctor_main.__doc__)
-    parser.add_argument("--home", metavar="PATH", help="the microsandbox home to check (sets MSB_HOME)")
+    parser.add_argument("--home", metavar="PATH", help="the microsandbox home to check (instead of MSB_HOME)")
     parser.add_argument("--json", action="store_true", help="print a JSON document for scripts")
     args = parser.parse_args(argv)
-    if args.home is not None:
-        os.environ["MSB_HOME"] = args.home
     import json
 
     from backend import LocalBackend
     from backend.doctor import gather
 
-    report = asyncio.run(gather(LocalBackend.lazy(read_only=True), home_from_flag=args.home is not None))
+    backend = LocalBackend.lazy(read_only=True, home=args.home)
+    report = asyncio.run(gather(backend, home_from_flag=args.home is not None))
     print(json.dumps(report.to_json(), indent=2) if args.json else report.render_text())
     return 1 if report.worst == "error" else 0
 
@@ -125,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         demo_home = _build_demo()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             signal.signal(signum, _exit_on_signal)
-        os.environ["MSB_HOME"] = str(demo_home)
-        os.environ.pop("MSB_CONFIG_PATH", None)
+        from tui.homes import HomeChoice
+
+        homes = [HomeChoice(demo_home, read_only=args.read_only, label="demo home (temporary)",
+                            environment=True, config_file=demo_home / "config.json")]
     elif args.home is not None:
-        os.environ["MSB_HOME"] = args.home
         homes = home_choices(args.homes, args.read_only)
 
     from tui.app import EXIT_AFTER_FIRST_FRAME_ENV, MsbApp
@@ -145,14 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if demo_home is not None:
             shutil.rmtree(demo_home.parent, ignore_errors=True)
-    code = app.return_code or 0
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        # A database thread that another screen left behind (aiosqlite's threads are not daemons)
-        # must not keep the terminal waiting after the UI is gone; everything is saved by now.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

@@ -1,45 +1,43 @@
 """``MsbApp``: the shell around the three screens (sandboxes, volumes, config).
 
 The app owns the backend of the home being shown. It opens it lazily in a worker (retrying while the
-database is busy), keeps the header state, switches modes with the leave-protocol, switches between the
-homes given with ``--home`` (:meth:`MsbApp.switch_home`: a fresh backend and fresh screens), and offers the
-services every screen shares: :meth:`MsbApp.guard_write` (the UI's one read-only guard),
-:meth:`MsbApp.copy_to_clipboard_text` and :meth:`MsbApp.show_volume`.
+database is busy), keeps the header state, and offers the services every screen shares
+(:class:`tui.services.AppServices`): :meth:`MsbApp.guard_write` (the UI's one read-only guard),
+:meth:`MsbApp.copy_to_clipboard_text` and :meth:`~tui.navigation.NavigationApp.show_volume`.
+Its layers, each in its own module: :mod:`tui.navigation` (modes and the leave protocol),
+:mod:`tui.home_switching` (several homes) and :mod:`tui.commands` (help and the palette's provider).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 
 from backend import LocalBackend
 from backend.errors import BackendError, DatabaseBusyError, ReadOnlyError
 from tui import clipboard
+from tui.commands import ShellCommands, help_modal
 from tui.format import printable
 from tui.header_state import BackendState, HeaderState, schema_label
+from tui.home_switching import HomeSwitchingApp
 from tui.homes import HomeChoice
 from tui.screens.config.messages import ConfigFileChanged
-from tui.widgets.app_header import MODE_TITLES, AppHeader
-from tui.modals.help import HelpModal
-from tui.modals.home_switcher import HomeSwitcher, HomeSwitchingScreen
-
-T = TypeVar("T")
+from tui.widgets.app_header import AppHeader
 
 #: When set in the environment, the app prints :data:`FIRST_FRAME_MARKER` on stdout and exits as soon
 #: as the sandbox list has drawn its first frame with data (used by ``bench/bench_startup.py``).
@@ -49,8 +47,6 @@ FIRST_FRAME_MARKER = "MSB_TUI_FIRST_FRAME"
 DEFAULT_THEME = "ansi-dark"
 #: First wait before retrying a busy catalog; doubles up to BUSY_MAX_DELAY.
 BUSY_FIRST_DELAY = 0.5
-#: How long quitting waits for backend calls still in flight.
-DB_DRAIN_TIMEOUT = 5.0
 BUSY_MAX_DELAY = 8.0
 #: How often the app looks whether the catalog changed under it (ledger, install lease, downgrade).
 HOME_RECHECK_SECS = 2.0
@@ -88,7 +84,7 @@ class BackendStatusChanged(Message):
         self.backend = backend
 
 
-class MsbApp(App[None]):
+class MsbApp(HomeSwitchingApp):
     """The msb-tui application: one home at a time (of those given), three screens (modes), shared
     services."""
 
@@ -99,6 +95,7 @@ class MsbApp(App[None]):
         "volumes": _volume_browser_screen,
         "config": _config_editor_screen,
     }
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = App.COMMANDS | {ShellCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "goto('sandboxes')", "Sandboxes", show=False, id="app.sandboxes",
                 tooltip="Show the sandbox list"),
@@ -112,13 +109,6 @@ class MsbApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first if there are unsaved edits)"),
         Binding("ctrl+q", "quit", "Quit (also from text boxes)", show=False, priority=True, id="app.quit_ctrl_q"),
     ]
-
-    #: The current mode (mirrors ``App.current_mode`` so the header can watch it).
-    active_mode: reactive[str] = reactive("")
-    #: What the header shows.
-    header_state: reactive[HeaderState] = reactive(HeaderState(home=""), always_update=True)
-    #: Where opening the catalog stands; screens watch this to load once it is READY.
-    backend_state: reactive[BackendState] = reactive(BackendState.LOADING)
 
     def __init__(
         self,
@@ -150,7 +140,6 @@ class MsbApp(App[None]):
         self._display_home = display_home or self.homes[0].label
         self.exit_after_first_frame = bool(os.environ.get(EXIT_AFTER_FIRST_FRAME_ENV))
         self._first_frame_reported = False
-        self._db_tasks: set[asyncio.Future[Any]] = set()
         self._watched_backend: LocalBackend | None = None
         self.set_reactive(MsbApp.active_mode, initial_screen)
         self.set_reactive(MsbApp.header_state, HeaderState(
@@ -181,23 +170,9 @@ class MsbApp(App[None]):
                 pass
 
     async def on_unmount(self) -> None:
-        # Textual cancels workers on exit; calls started through run_db keep going (shielded) and are
-        # awaited here, so no pooled connection is still checked out when the engines are disposed.
-        pending = [task for task in self._db_tasks if not task.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=DB_DRAIN_TIMEOUT)
+        # Textual cancels workers on exit; the backend calls they started still finish, and closing
+        # waits for them before it disposes the engines (see backend.db.inflight).
         await self.backend.close()
-
-    async def run_db(self, call: Awaitable[T]) -> T:
-        """Await a backend call so that cancelling the worker (or quitting) never abandons it midway.
-
-        The call runs as its own task; a cancelled caller stops waiting, but the call finishes and
-        returns its connection before the app disposes the engines.
-        """
-        task = asyncio.ensure_future(call)
-        self._db_tasks.add(task)
-        task.add_done_callback(self._db_tasks.discard)
-        return await asyncio.shield(task)
 
     @work(exclusive=True, group="backend-open", exit_on_error=False)
     async def open_backend(self) -> None:
@@ -208,7 +183,7 @@ class MsbApp(App[None]):
         while True:
             self.post_message(status(BackendState.LOADING))
             try:
-                await self.run_db(backend.db())
+                await backend.db()
             except DatabaseBusyError as exc:
                 self.post_message(status(
                     BackendState.BUSY, f"database busy, retrying in {delay:g} s ({exc.message})"))
@@ -238,7 +213,7 @@ class MsbApp(App[None]):
         if self.backend_state is not BackendState.READY:
             return
         try:
-            await self.run_db(self.backend.recheck())
+            await self.backend.recheck()
         except BackendError:
             pass  # a busy or broken catalog: the screens' own reads report it
 
@@ -286,9 +261,13 @@ class MsbApp(App[None]):
         self.header_state = replace(self.header_state, config_error=error.message if error else "",
                                     config_summary=error.summary if error else "")
 
+    def retry_open(self) -> None:
+        """Open the catalog (again): after an error, or for a home just switched to."""
+        self.open_backend()
+
     def action_retry_open(self) -> None:
         """Try opening the catalog again (after an error)."""
-        self.open_backend()
+        self.retry_open()
 
     def _ensure_chrome(self, screen: Screen[Any]) -> None:
         """Give a mode screen the shared header and footer if it did not compose its own."""
@@ -345,20 +324,6 @@ class MsbApp(App[None]):
         for sequence in sequences:
             driver.write(sequence)
 
-    def show_volume(self, name: str) -> None:
-        """Switch to the volume browser and ask it to select volume ``name``."""
-        self._show_volume(name)
-
-    @work(exclusive=True, group="app-navigate", exit_on_error=False)
-    async def _show_volume(self, name: str) -> None:
-        if not await self._switch_to("volumes"):
-            return
-        select = getattr(self.screen_stack[0], "select_volume", None)
-        if select is not None:
-            result = select(name)
-            if inspect.isawaitable(result):
-                await result
-
     def report_first_frame(self) -> None:
         """Called by a screen once it has drawn data (:func:`tui.first_frame.first_data_shown`); used by
         the startup benchmark."""
@@ -368,183 +333,6 @@ class MsbApp(App[None]):
         os.write(1, (FIRST_FRAME_MARKER + "\n").encode())
         self.exit()
 
-    # -- navigation and the leave-protocol ------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Mode switches and help would strand an open dialog on the mode it belongs to; while a home
-        # switch swaps the screens, nothing may navigate.
-        if self._switching_home and action in ("goto", "help", "switch_home", "quit"):
-            return False
-        return not (action in ("goto", "help", "switch_home") and isinstance(self.screen, ModalScreen))
-
-    def action_goto(self, mode: str) -> None:
-        """Switch to ``mode`` (after the current screen's ``confirm_leave``, if any)."""
-        self._goto(mode)
-
-    @work(exclusive=True, group="app-navigate", exit_on_error=False)
-    async def _goto(self, mode: str) -> None:
-        await self._switch_to(mode)
-
-    async def _may_leave(self, screen: Screen[Any]) -> bool:
-        confirm_leave = getattr(screen, "confirm_leave", None)
-        if confirm_leave is None:
-            return True
-        result = confirm_leave()
-        if inspect.isawaitable(result):
-            result = await result
-        return bool(result)
-
-    async def _switch_to(self, mode: str) -> bool:
-        """Leave the current mode (if its screen agrees) and show ``mode``. Runs inside a worker, so
-        ``confirm_leave`` may use ``push_screen_wait``."""
-        if mode == self.current_mode:
-            return True
-        if not await self._may_leave(self.screen_stack[0]):
-            return False
-        try:
-            await self.switch_mode(mode)
-        except ImportError as exc:  # a screen module missing from this build: say so, stay here
-            self.notify(f"The {mode} screen is not available: {exc}", severity="error")
-            return False
-        self.active_mode = mode
-        return True
-
-    async def action_quit(self) -> None:
-        """Quit, after every open screen with unsaved work has agreed."""
-        self._quit()
-
-    @work(exclusive=True, group="app-navigate", exit_on_error=False)
-    async def _quit(self) -> None:
-        if await self._every_mode_may_leave():
-            self.exit()
-
-    async def _every_mode_may_leave(self) -> bool:
-        """Ask every open mode screen with unsaved work (showing each in turn); False if one refuses."""
-        modes = [self.current_mode] + [m for m in self._screen_stacks if m != self.current_mode]
-        for mode in modes:
-            stack = self._screen_stacks.get(mode)
-            if not stack or not hasattr(stack[0], "confirm_leave"):
-                continue
-            if mode != self.current_mode:
-                await self.switch_mode(mode)
-                self.active_mode = mode
-            if not await self._may_leave(stack[0]):
-                return False
-        return True
-
-    # -- several homes --------------------------------------------------------------------------
-
-    def _home_position(self) -> str:
-        return f"{self.home_index + 1}/{len(self.homes)}" if len(self.homes) > 1 else ""
-
-    def home_read_only(self, index: int) -> bool:
-        """Whether home ``index`` is read-only (for the open one, as found when its catalog opened)."""
-        if index == self.home_index:
-            return self.backend.read_only
-        return self.homes[index].read_only
-
-    def action_switch_home(self) -> None:
-        """Show the home switcher (it says so when only one home was given)."""
-        self._pick_home()
-
-    @work(exclusive=True, group="home-switch", exit_on_error=False)
-    async def _pick_home(self) -> None:
-        read_only = [self.home_read_only(i) for i in range(len(self.homes))]
-        index = await self.push_screen_wait(HomeSwitcher(self.homes, self.home_index, read_only))
-        if index is not None:
-            await self.switch_home(index)
-
-    async def switch_home(self, index: int) -> bool:
-        """Show home ``index`` of :attr:`homes`: after every screen agreed to leave, close the current
-        backend, build a new one, and recreate the mode screens so nothing of the old home stays.
-
-        Runs inside a worker (``confirm_leave`` may wait on a dialog). Returns False if a screen
-        refused or the new home's config could not be read; the current home then stays open.
-        """
-        if index == self.home_index:
-            return True
-        if not 0 <= index < len(self.homes):
-            raise IndexError(f"no home {index}: {len(self.homes)} given")
-        mode = self.current_mode  # asking may show other modes; the new home opens on this one
-        if not await self._every_mode_may_leave():
-            return False
-        choice = self.homes[index]
-        try:
-            backend = await asyncio.to_thread(choice.build_backend)
-        except (BackendError, OSError) as exc:
-            message = exc.message if isinstance(exc, BackendError) else str(exc)
-            self.notify(f"Cannot open {choice.display()}: {message}", title="Switch home", severity="error")
-            return False
-        self._switching_home = True
-        try:
-            await self._replace_home(index, backend, mode)
-        finally:
-            self._switching_home = False
-        self.open_backend()
-        return True
-
-    async def _replace_home(self, index: int, backend: LocalBackend, mode: str) -> None:
-        choice = self.homes[index]
-        self.workers.cancel_group(self, "backend-open")
-        # Park on a neutral screen: Textual cannot remove the active mode, and every mode screen
-        # (with its cached rows, selections and workers) must go so none of it shows in the new home.
-        self.add_mode(HomeSwitchingScreen.MODE, partial(HomeSwitchingScreen, choice.display()))
-        await self.switch_mode(HomeSwitchingScreen.MODE)
-        for name in self.MODES:
-            await self.remove_mode(name)
-            self.add_mode(name, self.MODES[name])
-        old = self.backend
-        pending = [task for task in self._db_tasks if not task.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=DB_DRAIN_TIMEOUT)
-        await old.close()
-        self.backend = backend
-        self.home_index = index
-        self._display_home = choice.label or (str(choice.path) if choice.path is not None else None)
-        self.header_state = HeaderState(home=choice.display(), home_position=self._home_position(),
-                                        demo=self.demo, read_only=backend.read_only)
-        self.backend_state = BackendState.LOADING
-        await self.switch_mode(mode)
-        self.active_mode = mode
-        await self.remove_mode(HomeSwitchingScreen.MODE)
-
     def action_help(self) -> None:
         """Show keys and help for the current screen."""
-        screen = self.screen
-        keys: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        # The screen's and the app's own keys; widget keys (scrolling, text selection) are described
-        # in the screen's HELP text instead of being listed one by one.
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if active.node not in (screen, self) or not binding.description or binding.description in seen:
-                continue
-            if binding.action == "switch_home" and len(self.homes) < 2:
-                continue  # nothing to switch to; the palette still explains how to give several
-            seen.add(binding.description)
-            keys.append((self.get_key_display(binding), binding.tooltip or binding.description))
-        title = getattr(screen, "HELP_TITLE", None) or f"Help: {screen.__class__.__name__}"
-        text = getattr(screen, "HELP", "") or ""
-        self.push_screen(HelpModal(title, keys, text))
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Palette entries: the three screens, every key of the current screen, then Textual's own."""
-        for mode, key, title in MODE_TITLES:
-            yield SystemCommand(f"Go to {title}", f"Switch to the {title.lower()} screen (key {key})",
-                                partial(self.action_goto, mode))
-        yield SystemCommand("Switch home", "Choose another of the homes given with --home (key h)",
-                            self.action_switch_home)
-        seen: set[str] = {"Quit", "Help", "Sandboxes", "Volumes", "Config", "Switch home"}
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description or binding.description in seen or not active.enabled:
-                continue
-            seen.add(binding.description)
-            node = active.node
-            yield SystemCommand(
-                binding.description,
-                f"{binding.tooltip or binding.description} (key {self.get_key_display(binding)})",
-                partial(self.run_action, binding.action, node),
-            )
-        yield SystemCommand("Help", "Keys and help for this screen (key ?)", self.action_help)
-        yield from super().get_system_commands(screen)
+        self.push_screen(help_modal(self, self.screen, several_homes=len(self.homes) > 1))

@@ -6,10 +6,12 @@ from typing import Any
 
 from textual.screen import Screen
 
+from tui.services import ServicesApp
+
 
 def first_data_shown(screen: Screen[Any]) -> None:
     """Once the frame with data is on screen, let the app report it (only the first report counts and
     only under ``MSB_TUI_EXIT_AFTER_FIRST_FRAME``; see ``MsbApp.report_first_frame``)."""
-    report = getattr(screen.app, "report_first_frame", None)
-    if report is not None and getattr(screen.app, "exit_after_first_frame", False):
-        screen.call_after_refresh(report)
+    app = screen.app
+    if isinstance(app, ServicesApp) and app.exit_after_first_frame:
+        screen.call_after_refresh(app.report_first_frame)

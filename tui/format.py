@@ -17,6 +17,12 @@ def printable(text: str) -> str:
     (names, labels, images, commands and logs come from files and rows anyone may have written)."""
     return text.translate(_PRINTABLE)
 
+
+def visible(text: str) -> str:
+    """``text`` with CRLF as LF and every other control or direction-changing character made visible
+    (for multi-line text: file previews and logs)."""
+    return printable(text.replace("\r\n", "\n"))
+
 #: Stored status -> (symbol, component-class suffix). Never colour alone: each has its own symbol.
 STATUS_SYMBOLS: dict[str, tuple[str, str]] = {
     "Running": ("●", "running"),

@@ -1,7 +1,7 @@
 """``@mutating``: the decorator every UI action that changes the home must wear.
 
 It records the action in :data:`MUTATING_ACTIONS` (so a test can check that every mutating action is
-guarded) and asks :meth:`tui.app.MsbApp.guard_write` first, which is the UI's one read-only guard.
+guarded) and asks :meth:`tui.services.AppServices.guard_write` first, which is the UI's one read-only guard.
 """
 
 from __future__ import annotations
@@ -9,16 +9,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
+
+from tui.services import AppServices
 
 #: ``"module:Class.method"`` -> the action's description (for example ``"remove sandbox"``).
 MUTATING_ACTIONS: dict[str, str] = {}
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _GuardedApp(Protocol):
-    def guard_write(self, action: str) -> bool: ...
 
 
 def action_key(fn: Callable[..., Any]) -> str:
@@ -45,7 +43,7 @@ def mutating(description: str) -> Callable[[F], F]:
 
             @functools.wraps(fn)
             async def guarded_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-                app: _GuardedApp = self.app
+                app: AppServices = self.app
                 if not app.guard_write(description):
                     return None
                 return await fn(self, *args, **kwargs)
@@ -55,7 +53,7 @@ def mutating(description: str) -> Callable[[F], F]:
 
             @functools.wraps(fn)
             def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-                app: _GuardedApp = self.app
+                app: AppServices = self.app
                 if not app.guard_write(description):
                     return None
                 return fn(self, *args, **kwargs)

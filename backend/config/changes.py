@@ -2,7 +2,7 @@
 impact notes per changed key, and the atomic save with conflict detection, ``.bak`` and undo.
 
 The save calls go through the backend's read-only guard and through
-:func:`backend.config.model.write_config_text`, so a crash leaves either the old or the new file.
+:func:`backend.config.file.write_config_text`, so a crash leaves either the old or the new file.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from backend.config.model import ConfigFile, read_config_file, write_config_text
 from backend.config.document import Issue, document_issues
+from backend.config.file import ConfigFile, read_config_file, write_config_text
 from backend.config.schema import HOSTS_PATH, MISSING, SDK_KEYS, KeyPath, display_path, field_at, spec_for
 from backend.config.text import key_offsets, locate_key
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigWriteError

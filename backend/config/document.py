@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from backend.config.model import LocalConfig, RegistriesConfig, dumps_config
+from backend.config.file import dumps_config
+from backend.config.model import LocalConfig, RegistriesConfig
 from backend.config.schema import (
     AUTH_SOURCES,
     HOSTS_PATH,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db.engine import catalog_name, make_engine, make_sync_writer, run_write, translate
 from backend.db.home_guard import check_home
+from backend.db.inflight import InFlight
 from backend.db.migrate import SchemaInfo, SchemaState, SchemaStatus, read_schema_info, upgrade
 from backend.db.sync_writer import RowWriter
 from backend.errors import (
@@ -86,6 +87,7 @@ class Database:
         self._ledger: tuple[str, ...] | None = None
         self._block: ReadOnlyReason | None = None
         self._block_listeners: list[Callable[[], None]] = []
+        self._in_flight = InFlight()
         self.migrations_run = 0
 
     @property
@@ -132,9 +134,12 @@ class Database:
 
     async def open(self) -> SchemaStatus:
         """Connect and migrate once. Concurrent first callers wait for one attempt; a failure is not
-        cached, so the next call tries again."""
+        cached, so the next call tries again. A cancelled caller never cuts an attempt off midway."""
         if self._opened:
             return self._status
+        return await self._in_flight.run(self._open_once())
+
+    async def _open_once(self) -> SchemaStatus:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -280,7 +285,7 @@ class Database:
             yield None
             return
         try:
-            async with self._reader.connect() as conn:
+            async with self._in_flight.hold(), self._reader.connect() as conn:
                 yield conn
         except (DBAPIError, sqlite3.Error) as exc:
             raise translate(exc, self.settings.path) from exc
@@ -405,8 +410,15 @@ class Database:
                 await engine.dispose()
         self._writer = self._reader = None
 
+    async def finish(self, call: Awaitable[T]) -> T:
+        """Await ``call`` (a backend call on this catalog) so that cancelling the caller never
+        abandons it midway; :meth:`close` waits for it. See :mod:`backend.db.inflight`."""
+        return await self._in_flight.run(call)
+
     async def close(self) -> None:
-        """Dispose every connection; the next call opens again."""
+        """Wait for the calls and reads still in flight (a few seconds at most), then dispose every
+        connection, so no driver thread outlives the close; the next call opens again."""
+        await self._in_flight.drain()
         await self._dispose()
         self._opened = False
         self._block = None

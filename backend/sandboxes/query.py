@@ -36,7 +36,7 @@ from backend.sandboxes.sql import (
 from backend.timefmt import parse_ts
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 2**62
@@ -97,7 +97,7 @@ def _cursor(query: SandboxQuery, stored: Sequence[Any]) -> str:
 
 
 async def list_page(
-    backend: LocalBackend, query: SandboxQuery, *, limit: int, after: str | None, before: str | None
+    backend: HomeContext, query: SandboxQuery, *, limit: int, after: str | None, before: str | None
 ) -> SandboxPage:
     """See :meth:`backend.sandboxes.service.Sandboxes.list`."""
     query = _check_query(query)
@@ -128,7 +128,7 @@ async def list_page(
     return SandboxPage(tuple(rows), last, first if more else None)
 
 
-async def window_rows(backend: LocalBackend, query: SandboxQuery, offset: int, limit: int) -> list[SandboxRow]:
+async def window_rows(backend: HomeContext, query: SandboxQuery, offset: int, limit: int) -> list[SandboxRow]:
     """See :meth:`backend.sandboxes.service.Sandboxes.window`."""
     query = _check_query(query)
     offset = _check_int(offset, "offset", 0, MAX_OFFSET)
@@ -144,7 +144,7 @@ async def window_rows(backend: LocalBackend, query: SandboxQuery, offset: int, l
                                      backend.profile.status_rules)
 
 
-async def count_rows(backend: LocalBackend, query: SandboxQuery) -> int:
+async def count_rows(backend: HomeContext, query: SandboxQuery) -> int:
     """See :meth:`backend.sandboxes.service.Sandboxes.count`."""
     sql, params = count_sql(_check_query(query))
     db = await backend.db()
@@ -155,7 +155,7 @@ async def count_rows(backend: LocalBackend, query: SandboxQuery) -> int:
     return int(rows[0][0])
 
 
-async def status_counts(backend: LocalBackend) -> dict[str, int]:
+async def status_counts(backend: HomeContext) -> dict[str, int]:
     """See :meth:`backend.sandboxes.service.Sandboxes.counts_by_status`."""
     db = await backend.db()
     async with db.read() as conn:
@@ -175,7 +175,7 @@ _ROOTFS_SQL = (
 )
 
 
-async def get_detail(backend: LocalBackend, name: str) -> SandboxDetail:
+async def get_detail(backend: HomeContext, name: str) -> SandboxDetail:
     """See :meth:`backend.sandboxes.service.Sandboxes.get`."""
     name = require_lookup_name(name)
     db = await backend.db()

@@ -29,7 +29,7 @@ from backend.sandboxes.models import ACTIVE_STATUSES, KNOWN_STATUSES
 from backend.sandboxes.names import validate_sandbox_name
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 
 #: How long removing waits for a microsandbox process to let go of the sandbox's locks.
@@ -46,7 +46,7 @@ def _lock_held(name: str, lock: Path) -> SandboxNotRemovableError:
     )
 
 
-async def remove_sandbox(backend: LocalBackend, name: str) -> None:
+async def remove_sandbox(backend: HomeContext, name: str) -> None:
     """See :meth:`backend.sandboxes.service.Sandboxes.remove`."""
     name = validate_sandbox_name(name)
     action = f"remove sandbox {name}"

@@ -12,6 +12,7 @@ import builtins
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.db.inflight import finishes
 from backend.sandboxes.logs import list_log_files, read_file_from, tail_file
 from backend.sandboxes.models import (
     LogChunk,
@@ -26,7 +27,7 @@ from backend.sandboxes.query import count_rows, get_detail, list_page, status_co
 from backend.sandboxes.remove import remove_sandbox
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 DEFAULT_PAGE = 100
 
@@ -38,11 +39,12 @@ def _query(query: SandboxQuery | None) -> SandboxQuery:
 class Sandboxes:
     """Sandboxes of one backend's home. Construction does no I/O."""
 
-    def __init__(self, backend: LocalBackend) -> None:
+    def __init__(self, backend: HomeContext) -> None:
         self._backend = backend
 
     # -- listing --------------------------------------------------------------------------------
 
+    @finishes
     async def list(
         self,
         query: SandboxQuery | None = None,
@@ -61,21 +63,25 @@ class Sandboxes:
         """
         return await list_page(self._backend, _query(query), limit=limit, after=after, before=before)
 
+    @finishes
     async def window(self, query: SandboxQuery | None, offset: int, limit: int) -> builtins.list[SandboxRow]:
         """Rows ``offset .. offset+limit-1`` of ``query``'s order (random access for a virtual table
         that jumps with the scrollbar). ``offset >= 0``; ``limit`` is 0..10000."""
         return await window_rows(self._backend, _query(query), offset, limit)
 
+    @finishes
     async def count(self, query: SandboxQuery | None = None) -> int:
         """How many rows match ``query`` (all rows when None)."""
         return await count_rows(self._backend, _query(query))
 
+    @finishes
     async def counts_by_status(self) -> dict[str, int]:
         """Stored status text -> number of rows, for a summary header (unknown texts included as is)."""
         return await status_counts(self._backend)
 
     # -- one sandbox ------------------------------------------------------------------------------
 
+    @finishes
     async def get(self, name: str) -> SandboxDetail:
         """Everything about one sandbox: the row, the parsed config (secret env values masked), the
         mounts with volume names, ports, rootfs and the run history (newest first).
@@ -85,6 +91,7 @@ class Sandboxes:
         """
         return await get_detail(self._backend, name)
 
+    @finishes
     async def remove(self, name: str) -> None:
         """Delete the sandbox's row (its runs, rootfs pin and labels cascade) and its folder, like
         ``msb rm``.

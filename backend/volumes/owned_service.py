@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.db.inflight import finishes
 from backend.errors import FsUnsupportedError, VolumeFolderMissingError, VolumeNotFoundError
 from backend.volumes import disk_image
 from backend.volumes.disk_image import DiskEntry
@@ -17,14 +18,15 @@ from backend.volumes.owned import OWNED_SQL, OwnedVolume, owned_volumes, refuse_
 from backend.volumes.usage import ProgressFn, Usage, scan_usage
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 
 class OwnedVolumesMixin:
     """Owned volumes of one home: never rows, never created or removed here (see :mod:`backend.volumes.owned`)."""
 
-    _backend: LocalBackend
+    _backend: HomeContext
 
+    @finishes
     async def owned(self) -> builtins.list[OwnedVolume]:
         """Every owned volume of the home's sandboxes (0.7 homes; empty on a 0.5 home), by sandbox."""
         if not self._backend.profile.owned_volumes:

@@ -31,10 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from backend.volumes import disk_image
 from backend.db import tables
 from backend.db.engine import READ_MMAP_SIZE
-from backend.volumes.disk_image import DiskEntry, Ext4Usage
+from backend.db.inflight import finishes
 from backend.fileio import FolderRemoval
 from backend.errors import (
     FsUnsupportedError,
@@ -44,7 +43,8 @@ from backend.errors import (
     VolumeRemoveError,
 )
 from backend.timefmt import now_text, parse_ts
-from backend.volumes.usage import ChildSize, DirUsage, ProgressFn, Usage, child_sizes, scan_usage
+from backend.volumes import disk_image
+from backend.volumes.disk_image import DiskEntry, Ext4Usage
 from backend.volumes.files import VolumeFilesMixin
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import VolumeConfig, VolumeInfo, validate_config, validate_volume_name
@@ -60,10 +60,11 @@ from backend.volumes.storage import (
     refuse_if_mounted,
     volume_lock,
 )
+from backend.volumes.usage import ChildSize, DirUsage, ProgressFn, Usage, child_sizes, scan_usage
 from backend.volumes.xref import MOUNTS_SQL, VolumeCrossRefs, build
 
 if TYPE_CHECKING:
-    from backend.local import LocalBackend
+    from backend.home import HomeContext
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _time(text: str | None) -> datetime | None:
 class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
     """Named volumes of one backend's home. Always that backend's paths, never the ambient default."""
 
-    def __init__(self, backend: LocalBackend) -> None:
+    def __init__(self, backend: HomeContext) -> None:
         self._backend = backend
 
     # -- rows ---------------------------------------------------------------------------------
@@ -154,6 +155,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
             result = await conn.execute(select(*_COLUMNS).where(tables.volume.c.name == name))
             return result.first()
 
+    @finishes
     async def get(self, name: str) -> VolumeInfo:
         """The volume named ``name``; ``VolumeNotFoundError`` ("volume not found: <name>") otherwise."""
         row = await self._row(name)
@@ -161,6 +163,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
             raise VolumeNotFoundError(name)
         return self._infos([row], self._backend.volumes_dir())[0]
 
+    @finishes
     async def list(self) -> builtins.list[VolumeInfo]:
         """Every volume, newest first (``created_at DESC``; rows without a time last)."""
         database = await self._backend.db()
@@ -174,6 +177,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
             rows = await driver.execute_fetchall(_LIST)
         return self._infos(rows, self._backend.volumes_dir())
 
+    @finishes
     async def create(self, config: VolumeConfig) -> VolumeInfo:
         """Validate ``config`` (microsandbox's rules and messages), make the storage, insert the row."""
         validate_config(config)
@@ -214,6 +218,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
             volumes_dir=volumes_dir,
         )
 
+    @finishes
     async def remove(self, name: str) -> None:
         """Delete the row and the folder, as microsandbox 0.5.10+ does, under the volume's name lock.
 
@@ -347,6 +352,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
         image = await self._disk_image(name)
         return await asyncio.to_thread(disk_image.filesystem_usage, image)
 
+    @finishes
     async def cross_refs(self, rows: Sequence[VolumeInfo] | None = None) -> VolumeCrossRefs:
         """Which sandboxes mount each volume, volumes whose folder is missing, and orphan folders.
 

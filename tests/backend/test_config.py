@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.config.model import (
-    LocalConfig,
-    RegistryAuthEntry,
+from backend.config.file import (
     dumps_config,
     load_persisted_config_or_default,
     parse_config_text,
@@ -21,6 +19,7 @@ from backend.config.model import (
     save_persisted_config,
     write_config_text,
 )
+from backend.config.model import LocalConfig, RegistryAuthEntry
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError
 from backend.paths import config_path, resolve_home
 from tests.data import DATA

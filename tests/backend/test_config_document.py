@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend import LocalBackend
-from backend.config.model import read_config_file
 from backend.config.changes import (
     check_text,
     document_changes,
@@ -34,6 +33,7 @@ from backend.config.document import (
     host_field_specs,
     spec_for,
 )
+from backend.config.file import read_config_file
 from backend.errors import ConfigConflictError, ConfigParseError, InvalidConfigError, ReadOnlyError
 
 SAMPLE: dict[str, Any] = {

@@ -315,3 +315,21 @@ async def test_read_only_sees_rows_written_by_a_live_writer(home: Path) -> None:
     finally:
         other.close()
         await backend.close()
+
+
+def test_an_explicit_home_is_read_as_msb_home_would_be(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``LocalBackend.lazy(home=...)`` is the command line's way in: no ``MSB_HOME`` involved, the same
+    resolution (the file's ``home`` key wins, ``MSB_CONFIG_PATH`` still names the file)."""
+    home = tmp_path / "given"
+    home.mkdir()
+    backend = LocalBackend.lazy(home=home)
+    assert backend.config_path == home / "config.json"
+    assert backend.home() == home and backend.volumes_dir() == home / "volumes"
+    assert backend.config.db_path() == home / "db" / "msb.db"
+    (home / "config.json").write_text('{"home": "%s"}' % (tmp_path / "data"))
+    assert backend.reload_config().home_dir() == tmp_path / "data", "the file's home key wins"
+    (home / "config.json").write_text("{}")
+    assert backend.reload_config().home_dir() == home, "and the explicit home stays after a reload"
+    monkeypatch.setenv("MSB_CONFIG_PATH", str(tmp_path / "elsewhere.json"))
+    assert LocalBackend.lazy(home=home).config_path == tmp_path / "elsewhere.json"
+    assert LocalBackend.lazy(home=home, config_file=home / "c.json").config_path == home / "c.json"

@@ -10,7 +10,13 @@ import pytest
 
 from backend import LocalBackend
 from backend.errors import InvalidCursorError, InvalidQueryError
-from backend.sandboxes.models import KNOWN_STATUSES, TERMINATION_REASONS, SandboxQuery, SandboxRow, SandboxSort
+from backend.sandboxes.models import (
+    KNOWN_STATUSES,
+    TERMINATION_REASONS,
+    SandboxQuery,
+    SandboxRow,
+    SandboxSort,
+)
 from backend.sandboxes.service import Sandboxes
 from tests.backend.sandbox_helpers import (
     add_run,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.sandboxes import logs as sandbox_logs
 from backend.errors import InvalidQueryError, InvalidSandboxNameError, LogFileNotFoundError, LogReadError
+from backend.sandboxes import logs as sandbox_logs
 from backend.sandboxes.service import Sandboxes
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.volumes.usage import ChildSize, UsageProgress, child_sizes, scan_usage
 from backend.volumes.models import VolumeConfig
+from backend.volumes.usage import ChildSize, UsageProgress, child_sizes, scan_usage
 from tests.backend.usage_support import SCANNERS, du, make_tree, use_scanner
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from backend import LocalBackend
-from backend.volumes import disk_image
 from backend.errors import (
     DiskImageError,
     FsIsADirectoryError,
@@ -20,6 +19,7 @@ from backend.errors import (
     FsUnsupportedError,
     ToolMissingError,
 )
+from backend.volumes import disk_image
 from backend.volumes.models import VolumeConfig
 
 pytestmark = pytest.mark.skipif(

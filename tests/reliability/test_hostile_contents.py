@@ -29,8 +29,8 @@ from tests.reliability.ui_support import RAW_CONTROLS, goto, raw_controls, scree
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tests.tui.volume_browser_helpers import listed, loaded, previewed, select
-from tui.screens.volumes import external
 from tui.screens.sandboxes.log_tail import LogTail
+from tui.screens.volumes import external
 
 SECRET = b"TOP-SECRET-OUTSIDE-THE-VOLUME"
 ESCAPES = {

@@ -240,7 +240,7 @@ def _home_with_volumes(path: Path, volumes: int) -> None:
 
 
 def test_quitting_while_usage_scans_read_the_catalog_exits_promptly(tmp_path: Path) -> None:
-    # Seen once in ~10 starts before scans went through ``run_db``: a scan cancelled inside its
+    # Seen once in ~10 starts before backend calls finished on their own: a scan cancelled inside its
     # catalog read left a task that never finished, and the process hung at exit.
     home = tmp_path / "home"
     home.mkdir()

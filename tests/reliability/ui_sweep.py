@@ -30,7 +30,7 @@ from textual.widgets import Button, Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from backend.config import changes as config_changes
-from backend.config import model as config
+from backend.config import file as config_file
 from backend.sandboxes.service import Sandboxes
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.service import Volumes
@@ -49,7 +49,7 @@ BACKEND_WRITES: dict[Any, tuple[str, ...]] = {
     Sandboxes: ("remove",),
     VolumeRoot: ("copy_file", "mkdir", "open_write", "remove_file", "remove_tree", "rename", "write_bytes"),
     config_changes: ("save_config_text", "undo_save"),
-    config: ("write_config_text", "save_persisted_config"),
+    config_file: ("write_config_text", "save_persisted_config"),
 }
 
 

@@ -15,8 +15,8 @@ from textual.worker import WorkerState
 
 from backend import LocalBackend
 from tui.app import MsbApp
-from tui.screens.config.screen import ConfigEditorScreen
 from tui.screens.config.field import ConfigFieldRow, field_dom_id
+from tui.screens.config.screen import ConfigEditorScreen
 
 #: A file with keys microsandbox does not know, in an order the model would not choose.
 SAMPLE = """{

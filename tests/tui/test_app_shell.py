@@ -18,11 +18,12 @@ from backend.local import LocalBackend
 from backend.sandboxes.service import Sandboxes
 from tests.tui.support import copy_home, make_app, settle, static_text
 from tui.app import BackendStatusChanged, MsbApp
+from tui.commands import palette_commands
 from tui.header_state import BackendState
-from tui.screens.sandboxes.screen import SandboxListScreen
-from tui.widgets.app_header import AppHeader
 from tui.modals.help import HelpModal
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.app_header import AppHeader
 
 
 class ProbeScreen(Screen[None]):
@@ -152,7 +153,7 @@ async def test_palette_offers_the_screens_and_the_screen_actions(demo_home: Path
     app = make_app(demo_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        titles = [c.title for c in palette_commands(app, app.screen)]
         assert {"Go to Sandboxes", "Go to Volumes", "Go to Config", "Filter", "Remove", "Help"} <= set(titles)
 
 
@@ -298,3 +299,25 @@ async def test_a_busy_list_query_retries(demo_home: Path, monkeypatch: pytest.Mo
         await settle(pilot)
         assert calls >= 2
         assert app.screen.query_one(SandboxTable).total == 18
+
+
+async def test_the_palette_lists_the_shell_commands_through_its_provider(demo_home: Path) -> None:
+    """The app's entries come from ShellCommands (a command Provider), Textual's from its own."""
+    from textual.command import DiscoveryHit
+
+    from tui.commands import ShellCommands
+
+    app = make_app(demo_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert ShellCommands in app.COMMANDS
+        provider = ShellCommands(app.screen)
+        hits = [hit async for hit in provider.discover()]
+        titles = [hit.text for hit in hits if isinstance(hit, DiscoveryHit)]
+        assert titles == sorted(titles) and {"Go to Volumes", "Switch home", "Help"} <= set(titles)
+        assert "Go to Volumes" not in {c.title for c in app.get_system_commands(app.screen)}
+        found = [hit async for hit in provider.search("go to vol")]
+        assert found
+        await found[0].command()  # type: ignore[misc]
+        await settle(pilot)
+        assert app.current_mode == "volumes"

@@ -18,9 +18,9 @@ from tests.tui.config_editor_helpers import (
     type_into,
     view_of,
 )
+from tui.modals.confirm import ConfirmModal
 from tui.screens.config.modals import ConfigConflictModal, ConfigDiffModal
 from tui.screens.config.repair import ConfigRawEditor
-from tui.modals.confirm import ConfirmModal
 
 ON_DISK_EDIT = SAMPLE.replace('"active_profile": "dev"', '"active_profile": "prod"')
 

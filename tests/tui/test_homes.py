@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,13 @@ from tests.tui.support import FIXED_NOW, backend_for, settle, static_text
 from tests.tui.volume_browser_helpers import loaded, shown_names
 from tui.__main__ import build_parser, home_choices
 from tui.app import MsbApp
+from tui.commands import palette_commands
 from tui.homes import HomeChoice
+from tui.modals.home_switcher import ONE_HOME_TEXT, HomeSwitcher
 from tui.screens.config.screen import ConfigEditorScreen
 from tui.screens.sandboxes.screen import SandboxListScreen
-from tui.widgets.app_header import AppHeader
-from tui.modals.home_switcher import ONE_HOME_TEXT, HomeSwitcher
 from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.app_header import AppHeader
 
 B_SHELL = "/bin/only-in-b"
 
@@ -179,7 +181,7 @@ async def test_one_home_says_so_and_palette_offers_the_switch(demo_home: Path) -
     app = MsbApp(backend_for(demo_home), display_home="~/.microsandbox")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        commands = [command.title for command in app.get_system_commands(app.screen)]
+        commands = [command.title for command in palette_commands(app, app.screen)]
         assert "Switch home" in commands
         assert "home 1/" not in header_status(app)
         switcher = await open_switcher(pilot)
@@ -195,7 +197,9 @@ def test_home_flag_can_be_repeated_in_order(monkeypatch: pytest.MonkeyPatch, tmp
     assert args.homes == [("/srv/a", False), ("/srv/b", True), ("/srv/c", False)]
     choices = home_choices(args.homes, read_only=False)
     assert [c.read_only for c in choices] == [False, True, False]
-    assert choices[0].path is None, "the first home is the environment's (MSB_HOME, MSB_CONFIG_PATH)"
+    assert choices[0].path == Path("/srv/a") and choices[0].environment, \
+        "the first home is opened as MSB_HOME=/srv/a would be (MSB_CONFIG_PATH applies), passed explicitly"
+    assert not choices[1].environment and not choices[2].environment
     assert choices[2].path == Path("/srv/c") and choices[2].label == "/srv/c"
     assert all(c.read_only for c in home_choices(args.homes, read_only=True))
     # MSB_CONFIG_PATH applies to the first home only; the others read their own config.json.
@@ -204,3 +208,8 @@ def test_home_flag_can_be_repeated_in_order(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("MSB_CONFIG_PATH", str(tmp_path / "elsewhere.json"))
     assert HomeChoice(other).build_backend().config_path == other / "config.json"
     assert HomeChoice(None).build_backend().config_path == tmp_path / "elsewhere.json"
+    first = home_choices([(str(other), False)], read_only=False)[0].build_backend()
+    assert first.config_path == tmp_path / "elsewhere.json"
+    assert first.home() == other and "MSB_HOME" not in os.environ, "the home is an argument, not the environment"
+    monkeypatch.delenv("MSB_CONFIG_PATH")
+    assert home_choices([(str(other), False)], read_only=False)[0].build_backend().config_path == other / "config.json"

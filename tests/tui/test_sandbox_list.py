@@ -13,10 +13,10 @@ from backend.demo import add_bulk_sandboxes
 from tests.reliability.ui_support import screen_text
 from tests.tui.support import FIXED_NOW, make_app, settle, static_text
 from tui.app import MsbApp
-from tui.screens.sandboxes.screen import SandboxListScreen
-from tui.screens.sandboxes import log_tail
 from tui.modals.confirm import ConfirmModal
+from tui.screens.sandboxes import log_tail
 from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.screens.sandboxes.table import SandboxTable
 from tui.widgets.virtual_table import PAGE_SIZE
 

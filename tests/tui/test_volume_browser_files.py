@@ -24,8 +24,8 @@ from tests.tui.volume_browser_helpers import (
     preview_text,
     write_into_image,
 )
-from tui.screens.volumes import external
 from tui.modals.confirm import ConfirmModal
+from tui.screens.volumes import external
 from tui.screens.volumes.modals import NewFolderModal
 
 
@@ -301,8 +301,8 @@ def _has_disk_volume(home: Path) -> bool:
 
 
 async def test_disk_volume_is_browsed_read_only_with_debugfs(demo_home: Path, launches: Launches) -> None:
-    from backend.volumes.disk_image import find_tool
     from backend.errors import ToolMissingError
+    from backend.volumes.disk_image import find_tool
 
     try:
         find_tool("debugfs", "test")
@@ -337,8 +337,8 @@ async def test_disk_volume_is_browsed_read_only_with_debugfs(demo_home: Path, la
 
 
 async def test_disk_volume_without_debugfs_says_so(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backend.volumes import disk_image
     from backend.errors import ToolMissingError
+    from backend.volumes import disk_image
 
     if not _has_disk_volume(demo_home):
         pytest.skip("the demo home has no disk volume (no mkfs.ext4)")

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from tui import clipboard
 from tui.format import age, memory, status_kind, status_label
 from tui.guard import MUTATING_ACTIONS, action_key, is_mutating, mutating
-from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.modals.confirm import ConfirmModal
+from tui.modals.dialog import Dialog
+from tui.modals.help import HelpModal
+from tui.screens.config.modals import ConfigConflictModal, ConfigDiffModal, HostNameModal
+from tui.screens.sandboxes.screen import SandboxListScreen
 from tui.widgets.virtual_table import Column, layout_columns
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -193,3 +198,47 @@ async def test_typed_name_must_match_exactly() -> None:
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [False]
+
+
+
+class _DialogHost(App[None]):
+    def __init__(self, dialog: ModalScreen[Any]) -> None:
+        super().__init__()
+        self.dialog = dialog
+        self.results: list[object] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("host")
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dialog, self.results.append)
+
+
+DIALOGS: list[tuple[Callable[[], ModalScreen[Any]], object]] = [
+    (lambda: ConfirmModal("Delete?", ["• x"], "Delete"), False),
+    (lambda: ConfigDiffModal([], [], "+a\n"), False),
+    (lambda: ConfigConflictModal("-a\n+b\n"), "cancel"),
+    (lambda: HostNameModal("Add a host", ["ghcr.io"]), None),
+    (lambda: HelpModal("Help", [("q", "Quit")]), None),
+]
+
+
+@pytest.mark.parametrize("how", ["escape", "cancel button"])
+@pytest.mark.parametrize(("make", "expected"), DIALOGS)
+async def test_every_dialog_cancels_with_its_harmless_answer(
+    make: Callable[[], ModalScreen[Any]], expected: object, how: str
+) -> None:
+    """The ``Dialog`` base owns Esc and the Cancel button; each dialog says what cancel means."""
+    dialog = make()
+    assert isinstance(dialog, Dialog)
+    app = _DialogHost(dialog)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        if how == "escape":
+            await pilot.press("escape")
+        elif dialog.query("#cancel"):
+            await pilot.click("#cancel")
+        else:
+            pytest.skip("no Cancel button (Esc closes it)")
+        await pilot.pause()
+        assert app.results == [expected]

@@ -13,10 +13,10 @@ from textual.pilot import Pilot
 
 from tests.tui.support import settle
 from tui.app import MsbApp
-from tui.screens.volumes.screen import VolumeBrowserScreen
-from tui.widgets.file_preview import FilePreviewPane
+from tui.screens.volumes.file_preview import FilePreviewPane
 from tui.screens.volumes.folder import FolderBrowser
 from tui.screens.volumes.listing import FileRow
+from tui.screens.volumes.screen import VolumeBrowserScreen
 
 
 def browser_screen(app: MsbApp) -> VolumeBrowserScreen:

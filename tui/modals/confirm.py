@@ -6,33 +6,21 @@ confirm button disabled until the operator has typed that name.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from tui.format import printable
+from tui.modals.dialog import Dialog
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(Dialog[bool]):
     """Ask before acting. Dismisses with True only when the confirm button is pressed."""
 
     DEFAULT_CSS = """
     ConfirmModal {
-        align: center middle;
-        & > #confirm-dialog {
-            width: 72;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
-            border: thick $error;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > #confirm-dialog { border: thick $error; }
         & #confirm-title { text-style: bold; width: 100%; padding-bottom: 1; }
         & #confirm-lines { height: auto; max-height: 12; }
         & .confirm-line { width: 100%; }
@@ -43,10 +31,6 @@ class ConfirmModal(ModalScreen[bool]):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="confirm.cancel", tooltip="Close without doing anything"),
-    ]
-
     def __init__(
         self,
         title: str,
@@ -54,14 +38,14 @@ class ConfirmModal(ModalScreen[bool]):
         confirm_label: str,
         typed_name: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(cancel_result=False)
         self.title_text = title
         self.lines = list(lines)
         self.confirm_label = confirm_label
         self.typed_name = typed_name
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-dialog"):
+        with Vertical(id="confirm-dialog", classes="dialog-frame"):
             yield Label(printable(self.title_text), id="confirm-title", markup=False)
             with VerticalScroll(id="confirm-lines"):
                 for line in self.lines:
@@ -101,11 +85,3 @@ class ConfirmModal(ModalScreen[bool]):
     def _confirm(self) -> None:
         if self.name_matches:
             self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(False)
-
-    def action_cancel(self) -> None:
-        """Close without acting."""
-        self.dismiss(False)

@@ -8,8 +8,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from tui.modals.dialog import Dialog
 
 GLOBAL_HELP = """\
 Keys work everywhere unless a text box has the focus (then Esc leaves it first).
@@ -19,21 +20,12 @@ in most terminals. Copy (y/Y) uses OSC 52, which works over SSH; inside tmux it 
 NO_COLOR=1 turns colour off; the default theme uses your terminal's own colours."""
 
 
-class HelpModal(ModalScreen[None]):
+class HelpModal(Dialog[None]):
     """A scrollable list of ``(key, description)`` rows and a paragraph of help."""
 
     DEFAULT_CSS = """
     HelpModal {
-        align: center middle;
-        & > #help-dialog {
-            width: 90;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
-            border: round $primary;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > #help-dialog { width: 90; border: round $primary; }
         & #help-title { text-style: bold; padding-bottom: 1; }
         & #help-body { height: auto; max-height: 1fr; }
         & .help-text { padding-top: 1; color: $text-muted; }
@@ -45,7 +37,7 @@ class HelpModal(ModalScreen[None]):
     ]
 
     def __init__(self, title: str, keys: list[tuple[str, str]], text: str = "") -> None:
-        super().__init__()
+        super().__init__(cancel_result=None)
         self.title_text = title
         self.keys = keys
         self.text = text
@@ -58,7 +50,7 @@ class HelpModal(ModalScreen[None]):
                 table.append("\n")
             table.append(key.ljust(width + 2), style="bold")
             table.append(description)
-        with Vertical(id="help-dialog"):
+        with Vertical(id="help-dialog", classes="dialog-frame"):
             yield Label(self.title_text, id="help-title", markup=False)
             with VerticalScroll(id="help-body"):
                 yield Static(table, id="help-keys")
@@ -68,4 +60,4 @@ class HelpModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         """Close the help."""
-        self.dismiss(None)
+        self.action_cancel()

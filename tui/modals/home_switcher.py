@@ -7,19 +7,18 @@ dismisses with its index; Esc (or choosing the current home) dismisses with None
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.format import printable
 from tui.homes import HomeChoice
+from tui.modals.dialog import Dialog
 
 ONE_HOME_TEXT = "Only one home is open. Give --home more than once to switch between homes here."
 
@@ -36,21 +35,12 @@ def home_line(index: int, choice: HomeChoice, *, current: bool, read_only: bool,
     return line
 
 
-class HomeSwitcher(ModalScreen[int | None]):
+class HomeSwitcher(Dialog[int | None]):
     """Pick the home to show; dismisses with its index, or None to stay."""
 
     DEFAULT_CSS = """
     HomeSwitcher {
-        align: center middle;
-        & > #homes-dialog {
-            width: 76;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
-            border: thick $accent;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > #homes-dialog { width: 76; border: thick $accent; }
         & #homes-title { text-style: bold; width: 100%; padding-bottom: 1; }
         & #homes-list { height: auto; max-height: 14; }
         & #homes-hint { color: $text-muted; padding-top: 1; }
@@ -58,18 +48,14 @@ class HomeSwitcher(ModalScreen[int | None]):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="homes.cancel", tooltip="Stay in the current home"),
-    ]
-
     def __init__(self, homes: Sequence[HomeChoice], current: int, read_only: Sequence[bool]) -> None:
-        super().__init__()
+        super().__init__(cancel_result=None)
         self.homes = list(homes)
         self.current = current
         self.read_only = list(read_only)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="homes-dialog"):
+        with Vertical(id="homes-dialog", classes="dialog-frame"):
             yield Label("Switch home", id="homes-title")
             if len(self.homes) < 2:
                 yield Label(ONE_HOME_TEXT, id="homes-hint")
@@ -101,11 +87,7 @@ class HomeSwitcher(ModalScreen[int | None]):
 
     @on(Button.Pressed, "#homes-close")
     def _close(self) -> None:
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without switching."""
-        self.dismiss(None)
+        self.action_cancel()
 
 
 class HomeSwitchingScreen(Screen[None]):

@@ -1,13 +1,12 @@
 """``AppHeader``: the shell's two-line header (mode tabs and badges; home, schema and config state).
 
-It reads everything from the app (``MsbApp.header_state``), so every mode screen can show the same
+It reads everything from the app (``ServicesApp.header_state``), so every mode screen can show the same
 header; the app mounts one into any mode screen that does not compose its own.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -15,8 +14,8 @@ from textual.events import Click
 from textual.widget import Widget
 from textual.widgets import Static
 
-if TYPE_CHECKING:
-    from tui.header_state import HeaderState
+from tui.header_state import HeaderState
+from tui.services import ServicesApp
 
 MODE_TITLES: tuple[tuple[str, str, str], ...] = (
     ("sandboxes", "1", "Sandboxes"),
@@ -50,6 +49,8 @@ class ModeTab(Static):
 class AppHeader(Widget):
     """Mode tabs, a DEMO/READ-ONLY badge, and one status line (home · schema · problems)."""
 
+    app = getters.app(ServicesApp)
+
     DEFAULT_CSS = """
     AppHeader {
         dock: top;
@@ -74,10 +75,8 @@ class AppHeader(Widget):
         yield Static("", id="header-status")
 
     def on_mount(self) -> None:
-        app: Any = self.app
-        if hasattr(app, "header_state"):
-            self.watch(app, "header_state", self._show_state)
-            self.watch(app, "active_mode", self._show_mode)
+        self.watch(self.app, "header_state", self._show_state)
+        self.watch(self.app, "active_mode", self._show_mode)
 
     def _show_mode(self, mode: str) -> None:
         for tab in self.query(ModeTab):
@@ -96,6 +95,4 @@ class AppHeader(Widget):
         status.tooltip = Content(state.tooltip()) if state.tooltip() else None
 
     def on_resize(self) -> None:
-        app: Any = self.app
-        if hasattr(app, "header_state"):
-            self._show_state(app.header_state)
+        self._show_state(self.app.header_state)

@@ -9,7 +9,6 @@ new ones arrive, and the cursor follows the selected row's key if it moved a lit
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -26,51 +25,19 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState
 
-from tui.format import printable
+from tui.widgets.table_pages import PAGE_SIZE, Column, PageCache, column_at, layout_columns, line_text
+
+__all__ = ["PAGE_SIZE", "Column", "Loader", "TableMessage", "VirtualTable", "layout_columns"]
 
 RowT = TypeVar("RowT")
 
 Loader = Callable[[int, int], Awaitable[Sequence[RowT]]]
 
-PAGE_SIZE = 100
-MAX_CACHED_PAGES = 12
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column. ``width`` fixes it; otherwise it shares the free space by ``weight``, never going
-    below ``min_width``. ``sort_key`` names the backend order it stands for (None: not sortable)."""
-
-    key: str
-    label: str
-    width: int | None = None
-    weight: int = 1
-    min_width: int = 4
-    align: str = "left"
-    sort_key: str | None = None
-
-
-def layout_columns(columns: Sequence[Column], width: int, gap: int = 1) -> list[int]:
-    """Widths for ``columns`` in ``width`` cells: fixed columns keep theirs, flexible ones share the
-    rest by weight (the last takes the remainder), none below its ``min_width``."""
-    fixed = sum(c.width or 0 for c in columns)
-    free = max(0, width - fixed - gap * max(0, len(columns) - 1))
-    flexible = [c for c in columns if c.width is None]
-    weights = sum(c.weight for c in flexible) or 1
-    shares = {id(c): max(c.min_width, free * c.weight // weights) for c in flexible}
-    if flexible:
-        last = flexible[-1]
-        others = sum(shares[id(c)] for c in flexible[:-1])
-        shares[id(last)] = max(last.min_width, free - others)
-    return [c.width if c.width is not None else shares[id(c)] for c in columns]
-
-
+@dataclass
 class TableMessage(Message):
     """A message about one :class:`VirtualTable`; ``control`` lets handlers select it by id."""
 
-    def __init__(self, table: VirtualTable[Any]) -> None:
-        super().__init__()
-        self.table = table
+    table: VirtualTable[Any]
 
     @property
     def control(self) -> VirtualTable[Any]:
@@ -117,51 +84,45 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     cursor_row: reactive[int] = reactive(0, init=False)
     """Index of the selected row."""
 
+    @dataclass
     class CursorMoved(TableMessage):
         """The selection moved (``row`` is None while that row is still loading)."""
 
-        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__(table)
-            self.index = index
-            self.row = row
+        index: int
+        row: Any
 
+    @dataclass
     class Activated(TableMessage):
         """Enter or a double click on a row."""
 
-        def __init__(self, table: VirtualTable[Any], index: int, row: Any) -> None:
-            super().__init__(table)
-            self.index = index
-            self.row = row
+        index: int
+        row: Any
 
+    @dataclass
     class HeaderClicked(TableMessage):
         """A click on a column header."""
 
-        def __init__(self, table: VirtualTable[Any], column: Column) -> None:
-            super().__init__(table)
-            self.column = column
+        column: Column
 
+    @dataclass
     class PageLoaded(Message):
         """A page arrived from the loader (posted by the fetch worker)."""
 
-        def __init__(self, generation: int, page: int, rows: Sequence[Any]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.page = page
-            self.rows = rows
+        generation: int
+        page: int
+        rows: Sequence[Any]
 
+    @dataclass
     class LoadFailed(TableMessage):
         """The loader raised; the owner decides whether to retry (:meth:`VirtualTable.retry`)."""
 
-        def __init__(self, table: VirtualTable[Any], error: BaseException) -> None:
-            super().__init__(table)
-            self.error = error
+        error: BaseException
 
+    @dataclass
     class DataShown(TableMessage):
         """The rows on screen are all loaded (or the table is empty) for the current generation."""
 
-        def __init__(self, table: VirtualTable[Any], generation: int) -> None:
-            super().__init__(table)
-            self.generation = generation
+        generation: int
 
     def __init__(
         self,
@@ -177,12 +138,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         self.row_key = row_key
         self.total = 0
         self.generation = 0
+        self._cache: PageCache[RowT] = PageCache()
         self.message: str | None = None
         self.sort_key: str | None = None
         self.sort_descending = False
         self._loader: Loader[RowT] | None = None
-        self._pages: OrderedDict[int, Sequence[RowT]] = OrderedDict()
-        self._stale: dict[int, Sequence[RowT]] = {}
         self._sticky_key: str | None = None
         self._fetch_worker: Worker[None] | None = None
         self._fetch_queue: list[int] = []
@@ -201,12 +161,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if keep_position:
             selected = self.selected_row
             self._sticky_key = None if selected is None else self.row_key(selected)
-            self._stale = {**self._stale, **self._pages}
         else:
             self._sticky_key = None
-            self._stale = {}
-        self._pages = OrderedDict()
-        self.total = max(0, total)
+        self._cache.reset(total, keep=keep_position)
+        self.total = self._cache.total
         self.virtual_size = Size(0, self.total + 1)
         if self._fetch_worker is not None:
             self._fetch_worker.cancel()
@@ -231,21 +189,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
 
     def row_at(self, index: int) -> RowT | None:
         """The row at ``index`` if loaded (fresh first, then from before the last refresh)."""
-        if not 0 <= index < self.total:
-            return None
-        page, slot = divmod(index, PAGE_SIZE)
-        rows = self._pages.get(page)
-        if rows is None:
-            rows = self._stale.get(page)
-        if rows is None or slot >= len(rows):
-            return None
-        return rows[slot]
+        return self._cache.row_at(index)
 
     def fresh_row_at(self, index: int) -> RowT | None:
         """The row at ``index`` only if it was loaded since the last reset."""
-        rows = self._pages.get(index // PAGE_SIZE)
-        slot = index % PAGE_SIZE
-        return rows[slot] if rows is not None and slot < len(rows) else None
+        return self._cache.fresh_row_at(index)
 
     @property
     def selected_row(self) -> RowT | None:
@@ -254,7 +202,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
 
     def loaded_rows(self) -> list[RowT]:
         """Every fresh row currently cached (for tests and diagnostics)."""
-        return [row for page in sorted(self._pages) for row in self._pages[page]]
+        return self._cache.loaded_rows()
 
     @property
     def body_height(self) -> int:
@@ -265,21 +213,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         top = self.scroll_offset.y
         return range(top, min(self.total, top + self.body_height))
 
-    def _wanted_pages(self) -> list[int]:
-        visible = self._visible_range()
-        if not visible or self.total == 0:
-            return []
-        first, last = visible.start // PAGE_SIZE, (visible.stop - 1) // PAGE_SIZE
-        pages = list(range(first, last + 1))
-        for extra in (last + 1, first - 1):
-            if 0 <= extra * PAGE_SIZE < self.total:
-                pages.append(extra)
-        return pages
-
     def _ensure_loaded(self, force: bool = False) -> None:
         if self._loader is None or self.total == 0:
             return
-        missing = [page for page in self._wanted_pages() if page not in self._pages]
+        missing = [page for page in self._cache.wanted(self._visible_range()) if not self._cache.has(page)]
         if not missing:
             return
         running = self._fetch_worker is not None and self._fetch_worker.state in (
@@ -313,11 +250,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         event.stop()
         if event.generation != self.generation:
             return
-        self._pages[event.page] = event.rows
-        self._pages.move_to_end(event.page)
-        self._stale.pop(event.page, None)
-        while len(self._pages) > MAX_CACHED_PAGES:
-            self._pages.popitem(last=False)
+        self._cache.store(event.page, event.rows)
         self._follow_sticky_key()
         self.refresh()
         if event.page == self.cursor_row // PAGE_SIZE:
@@ -332,14 +265,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         current = self.fresh_row_at(self.cursor_row)
         if current is not None and self.row_key(current) == key:
             return
-        for page, rows in self._pages.items():
-            for slot, row in enumerate(rows):
-                if self.row_key(row) == key:
-                    index = page * PAGE_SIZE + slot
-                    delta = index - self.cursor_row
-                    self.set_reactive(VirtualTable.cursor_row, index)
-                    self.scroll_to(y=max(0, self.scroll_offset.y + delta), animate=False, immediate=True)
-                    return
+        index = self._cache.find(key, self.row_key)
+        if index is not None:
+            delta = index - self.cursor_row
+            self.set_reactive(VirtualTable.cursor_row, index)
+            self.scroll_to(y=max(0, self.scroll_offset.y + delta), animate=False, immediate=True)
 
     def _notify_if_shown(self) -> None:
         if self._shown_generation == self.generation:
@@ -417,7 +347,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if offset is None:
             return
         if offset.y == 0:
-            column = self._column_at(offset.x)
+            column = column_at(self.columns, self._column_widths(), offset.x)
             if column is not None:
                 self.post_message(self.HeaderClicked(self, column))
             return
@@ -426,14 +356,6 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
             self.move_cursor(index)
             if event.chain >= 2:
                 self.action_activate()
-
-    def _column_at(self, x: int) -> Column | None:
-        left = 0
-        for column, width in zip(self.columns, self._column_widths(), strict=True):
-            if left <= x < left + width + 1:
-                return column
-            left += width + 1
-        return None
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -447,26 +369,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         """The text of one cell; subclasses format their rows here."""
         return Text(str(getattr(row, column.key, "")))
 
-    def _fit(self, text: Text, width: int, align: str) -> Text:
-        text = text.copy()
-        text.plain = printable(text.plain)  # every cell, whatever the subclass put in it
-        text.no_wrap = True
-        text.truncate(width, overflow="ellipsis")
-        if align == "right":
-            text.pad_left(width - text.cell_len)
-        else:
-            text.pad_right(width - text.cell_len)
-        return text
-
     def _line_text(self, cells: Sequence[Text], style: Style) -> Text:
-        line = Text(style=style, no_wrap=True, end="")
-        for index, (cell, column, width) in enumerate(zip(cells, self.columns, self._column_widths(),
-                                                         strict=True)):
-            if index:
-                line.append(" ")
-            if width > 0:
-                line.append_text(self._fit(cell, width, column.align))
-        return line
+        return line_text(cells, self.columns, self._column_widths(), style)
 
     def _strip(self, text: Text, style: Style) -> Strip:
         width = self.size.width

@@ -5,17 +5,17 @@ Every dialog focuses its harmless choice first (Cancel) and cancels on Esc.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from backend.config.changes import Change, ImpactNote
+from tui.modals.dialog import Dialog
 
 
 def fit_diff_height(screen: ModalScreen[Any], diff: str) -> None:
@@ -44,16 +44,7 @@ def diff_content(diff: str) -> Content:
 
 
 _DIALOG_CSS = """
-    align: center middle;
-    & > .cfg-dialog {
-        width: 96;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 1;
-    }
+    & > .cfg-dialog { width: 96; }
     & .cfg-dialog-title { text-style: bold; width: 100%; }
     & .cfg-dialog-text { width: 100%; }
     & .cfg-diff { height: auto; max-height: 45vh; min-height: 3; border: round $border; }
@@ -63,15 +54,14 @@ _DIALOG_CSS = """
 """
 
 
-class ConfigDiffModal(ModalScreen[bool]):
+class ConfigDiffModal(Dialog[bool]):
     """The changes, their impact, and the unified diff; True to save."""
 
     DEFAULT_CSS = "ConfigDiffModal {" + _DIALOG_CSS + "}"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="config-diff.cancel", tooltip="Do not save")]
 
     def __init__(self, changes: list[Change], notes: list[ImpactNote], diff: str, *,
                  title: str = "Save config.json?", confirm_label: str = "Save") -> None:
-        super().__init__()
+        super().__init__(cancel_result=False)
         self.changes = changes
         self.notes = notes
         self.diff = diff
@@ -79,7 +69,7 @@ class ConfigDiffModal(ModalScreen[bool]):
         self.confirm_label = confirm_label
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="cfg-dialog"):
+        with Vertical(classes="dialog-frame cfg-dialog"):
             yield Label(self.title_text, classes="cfg-dialog-title", markup=False)
             with VerticalScroll(classes="cfg-notes"):
                 for change in self.changes:
@@ -103,28 +93,18 @@ class ConfigDiffModal(ModalScreen[bool]):
     def _confirm(self) -> None:
         self.dismiss(True)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(False)
 
-    def action_cancel(self) -> None:
-        """Close without saving."""
-        self.dismiss(False)
-
-
-class ConfigConflictModal(ModalScreen[str]):
+class ConfigConflictModal(Dialog[str]):
     """config.json changed on disk: show how it differs from ours; "reload", "overwrite" or "cancel"."""
 
-    DEFAULT_CSS = "ConfigConflictModal {" + _DIALOG_CSS.replace("$primary", "$warning") + "}"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="config-conflict.cancel",
-                        tooltip="Keep editing; nothing is written")]
+    DEFAULT_CSS = "ConfigConflictModal {" + _DIALOG_CSS + "& > .cfg-dialog { border: thick $warning; } }"
 
     def __init__(self, diff: str) -> None:
-        super().__init__()
+        super().__init__(cancel_result="cancel")
         self.diff = diff
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="cfg-dialog"):
+        with Vertical(classes="dialog-frame cfg-dialog"):
             yield Label("config.json changed on disk since it was loaded", classes="cfg-dialog-title")
             yield Static(
                 "Lines with - are in the file on disk now, lines with + are in your version.\n"
@@ -143,31 +123,26 @@ class ConfigConflictModal(ModalScreen[str]):
         fit_diff_height(self, self.diff)
         self.query_one("#cancel", Button).focus()
 
-    @on(Button.Pressed)
+    @on(Button.Pressed, "#reload, #overwrite")
     def _chosen(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id or "cancel")
 
-    def action_cancel(self) -> None:
-        """Keep editing."""
-        self.dismiss("cancel")
 
-
-class HostNameModal(ModalScreen[str | None]):
+class HostNameModal(Dialog[str | None]):
     """Ask for a registry host name (new or renamed); refuses empty and duplicate names."""
 
     DEFAULT_CSS = "HostNameModal {" + _DIALOG_CSS.replace("width: 96", "width: 60") + """
         & #cfg-host-error { color: $text-error; height: auto; }
     }"""
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="config-host.cancel", tooltip="Close")]
 
     def __init__(self, title: str, existing: list[str], initial: str = "") -> None:
-        super().__init__()
+        super().__init__(cancel_result=None)
         self.title_text = title
         self.existing = existing
         self.initial = initial
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="cfg-dialog"):
+        with Vertical(classes="dialog-frame cfg-dialog"):
             yield Label(self.title_text, classes="cfg-dialog-title", markup=False)
             yield Input(self.initial, placeholder="registry host, for example ghcr.io", id="cfg-host-name")
             yield Static("", id="cfg-host-error", markup=False)
@@ -204,11 +179,3 @@ class HostNameModal(ModalScreen[str | None]):
         name = self.query_one(Input).value
         if self.problem(name) is None and name != self.initial:
             self.dismiss(name)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without a name."""
-        self.dismiss(None)

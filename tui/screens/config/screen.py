@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Static
 
-from backend.config.model import ConfigFile
 from backend.config.changes import (
     SavedConfig,
     document_changes,
@@ -32,43 +29,25 @@ from backend.config.changes import (
     unified_diff,
 )
 from backend.config.document import MISSING, ConfigDocument, Issue, KeyPath, spec_for
+from backend.config.file import ConfigFile
 from backend.errors import BackendError, ConfigConflictError
 from tui.first_frame import first_data_shown
 from tui.guard import mutating
-from tui.screens.config.messages import ConfigFileChanged
+from tui.header_state import BackendState
+from tui.modals.confirm import ConfirmModal
 from tui.screens.config.field import ConfigFieldRow
 from tui.screens.config.form import ConfigForm
 from tui.screens.config.hosts import ConfigHostsPane
+from tui.screens.config.messages import ConfigFileChanged, ConfigLoaded, ConfigSaved
 from tui.screens.config.modals import ConfigConflictModal, ConfigDiffModal
 from tui.screens.config.repair import ConfigRawEditor
 from tui.screens.config.status import ConfigStatusLine, ConfigTitleLine
-from tui.modals.confirm import ConfirmModal
-
-if TYPE_CHECKING:
-    from backend import LocalBackend
+from tui.screens.mode import ModeScreen
 
 View = Literal["loading", "form", "raw", "repair", "error"]
 
 
-class ConfigLoaded(Message):
-    """The load worker read config.json."""
-
-    def __init__(self, file: ConfigFile) -> None:
-        super().__init__()
-        self.file = file
-
-
-class ConfigSaved(Message):
-    """A save (or an undo, with ``undone``) reached the disk."""
-
-    def __init__(self, file: ConfigFile, saved: SavedConfig | None, *, undone: bool = False) -> None:
-        super().__init__()
-        self.file = file
-        self.saved = saved
-        self.undone = undone
-
-
-class ConfigEditorScreen(Screen[None]):
+class ConfigEditorScreen(ModeScreen):
     """The config.json editor: form, validation as you type, diff preview, atomic save and undo."""
 
     CSS_PATH = "screen.tcss"
@@ -104,9 +83,11 @@ class ConfigEditorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.load()
-        if hasattr(self.app, "backend_state"):
-            # The catalog may turn out newer than this tool once opened: the home is then read-only.
-            self.watch(self.app, "backend_state", self._read_only_may_have_changed, init=False)
+        self.follow_backend_state(init=False)
+
+    def backend_state_changed(self, state: BackendState) -> None:
+        # The catalog may turn out newer than this tool once opened: the home is then read-only.
+        self.call_next(self._read_only_may_have_changed)
 
     async def _read_only_may_have_changed(self) -> None:
         form = self._form()
@@ -116,11 +97,6 @@ class ConfigEditorScreen(Screen[None]):
         self._update_chrome()
 
     # -- state ------------------------------------------------------------------------------------
-
-    @property
-    def backend(self) -> LocalBackend:
-        """The app's backend (``MsbApp.backend``)."""
-        return cast("LocalBackend", getattr(self.app, "backend"))  # noqa: B009
 
     @property
     def read_only(self) -> bool:

@@ -12,7 +12,7 @@ import json
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -21,7 +21,8 @@ from textual.widgets import RichLog, Select, Static
 
 from backend.errors import BackendError
 from backend.sandboxes.models import LogChunk, LogFileInfo
-from tui.widgets.file_preview import visible
+from tui.format import visible
+from tui.services import ServicesApp
 
 TAIL_LINES = 300
 FOLLOW_INTERVAL = 1.0
@@ -52,6 +53,8 @@ def format_log_line(file: str, line: str) -> Text:
 
 class LogTail(Vertical):
     """A file picker and a tail that follows; :meth:`show` switches to another sandbox."""
+
+    app = getters.app(ServicesApp)
 
     DEFAULT_CSS = """
     LogTail {
@@ -152,8 +155,7 @@ class LogTail(Vertical):
     @work(exclusive=True, group="log-files", exit_on_error=False)
     async def _list_files(self, sandbox: str) -> None:
         try:
-            app: Any = self.app
-            files = await app.run_db(app.backend.sandboxes().log_files(sandbox))
+            files = await self.app.backend.sandboxes().log_files(sandbox)
         except BackendError as exc:
             self.post_message(self.ReadFailed(sandbox, exc.message))
             return
@@ -193,8 +195,7 @@ class LogTail(Vertical):
     @work(exclusive=True, group="log-read", exit_on_error=False)
     async def _tail(self, read: int, sandbox: str, file: str) -> None:
         try:
-            app: Any = self.app
-            chunk = await app.run_db(app.backend.sandboxes().tail(sandbox, file, TAIL_LINES))
+            chunk = await self.app.backend.sandboxes().tail(sandbox, file, TAIL_LINES)
         except BackendError as exc:
             self.post_message(self.ReadFailed(sandbox, exc.message, read))
             return
@@ -203,8 +204,7 @@ class LogTail(Vertical):
     @work(exclusive=True, group="log-read", exit_on_error=False)
     async def _follow(self, read: int, sandbox: str, file: str, offset: int) -> None:
         try:
-            app: Any = self.app
-            chunk = await app.run_db(app.backend.sandboxes().read_from(sandbox, file, offset))
+            chunk = await self.app.backend.sandboxes().read_from(sandbox, file, offset)
         except BackendError as exc:
             self.post_message(self.ReadFailed(sandbox, exc.message, read))
             return

@@ -4,54 +4,51 @@ a detail panel with logs, auto-refresh that keeps the selection, copy and (guard
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from backend.db.migrate import SchemaState
 from backend.errors import BackendError, DatabaseBusyError, InvalidQueryError, SandboxNotFoundError
 from backend.sandboxes.models import (
-    ACTIVE_STATUSES,
     SORT_KEYS,
-    SandboxDetail,
     SandboxQuery,
     SandboxRow,
     SandboxSort,
 )
 from tui import clock
 from tui.first_frame import first_data_shown
-from tui.guard import mutating
+from tui.header_state import BackendState
+from tui.screens.sandboxes.actions import SandboxActions
+from tui.screens.sandboxes.detail import SandboxDetailPanel
+from tui.screens.sandboxes.messages import DetailLoaded, ListCounted, ListFailed
 from tui.screens.sandboxes.support import (
     DEFAULT_DESCENDING,
     HELP,
     REFRESH_CHOICES,
-    DetailLoaded,
-    ListCounted,
-    ListFailed,
-    SandboxRemoved,
+    ListInfo,
     default_refresh_interval,
-    inspect_json,
+    info_text,
     summary_text,
 )
-from tui.widgets.app_header import AppHeader
-from tui.modals.confirm import ConfirmModal
-from tui.screens.sandboxes.detail import SandboxDetailPanel
 from tui.screens.sandboxes.table import SandboxTable
+from tui.widgets.app_header import AppHeader
 from tui.widgets.virtual_table import VirtualTable
 
 BUSY_RETRY_SECS = 1.0
 DETAIL_DELAY_SECS = 0.15
 
 
-class SandboxListScreen(Screen[None]):
+class SandboxListScreen(SandboxActions):
     """Every sandbox of the home, virtualised, with a detail panel."""
 
     CSS_PATH = Path(__file__).with_name("screen.tcss")
@@ -78,16 +75,17 @@ class SandboxListScreen(Screen[None]):
                 tooltip="Remove the selected sandbox (asks first)"),
     ]
 
+    #: What the info line shows; every change redraws it (:meth:`watch_info`).
+    info: var[ListInfo] = var(ListInfo())
+
     def __init__(self) -> None:
         super().__init__()
         self.query_filter = SandboxQuery()
         self.filter_text = ""
-        self.refresh_interval = default_refresh_interval()
-        self.paused = False
+        self.set_reactive(SandboxListScreen.info, ListInfo(
+            sort=self.query_filter.sort, descending=self.query_filter.descending,
+            refresh_interval=default_refresh_interval()))
         self.counts: dict[str, int] = {}
-        self.total_shown = 0
-        self.last_updated: str = ""
-        self.busy_note = ""
         self._refresh_interval_timer: Timer | None = None
         self._detail_timer: Timer | None = None
         self._retry_timer: Timer | None = None
@@ -112,36 +110,19 @@ class SandboxListScreen(Screen[None]):
         table.sort_descending = self.query_filter.descending
         table.focus()
         self.query_one("#filter").display = False
-        self.query_one(SandboxDetailPanel).home = self._home()
+        self.query_one(SandboxDetailPanel).home = self.home_or_none()
         self._refresh_interval_timer = self.set_interval(self.refresh_interval, self._refresh_tick)
-        self.watch(self.app, "backend_state", self._backend_state_changed)
-        self._update_info()
+        self.follow_backend_state()
+        self.watch_info(self.info)
 
-    @property
-    def table(self) -> SandboxTable:
-        """The virtual table."""
-        return self.query_one(SandboxTable)
-
-    def _home(self) -> Path | None:
-        try:
-            return Path(self.app.backend.home())  # type: ignore[attr-defined]
-        except (OSError, BackendError):
-            return None
-
-    def _backend_state_changed(self, state: Any) -> None:
-        value = getattr(state, "value", state)
-        if value == "loading":
-            self.table.set_message("Opening the catalog…")
-        elif value == "busy":
-            self.table.set_message("The database is busy (another process holds its lock); retrying…")
-        elif value == "error":
-            message = getattr(self.app, "header_state", None)
-            detail = getattr(message, "backend_message", "") if message is not None else ""
-            self.table.set_message(f"✖ Cannot open this home: {detail}  (fix it, then press r)")
+    def backend_not_ready(self, state: BackendState, text: str) -> None:
+        self.table.set_message(text)
+        if state is BackendState.ERROR:
             self.query_one(SandboxDetailPanel).show_message("No details: the home could not be opened.")
-        elif value == "ready":
-            self.query_one(SandboxDetailPanel).home = self._home()
-            self.load_list(keep_position=self._loaded_once)
+
+    def backend_loaded(self) -> None:
+        self.query_one(SandboxDetailPanel).home = self.home_or_none()
+        self.load_list(keep_position=self._loaded_once)
 
     # -- loading the list -----------------------------------------------------------------------
 
@@ -149,11 +130,10 @@ class SandboxListScreen(Screen[None]):
     async def load_list(self, keep_position: bool = False) -> None:
         """Count the rows of the current query (and all statuses), then let the table fetch pages."""
         query = self.query_filter
-        app: Any = self.app
-        sandboxes = app.backend.sandboxes()
+        sandboxes = self.backend.sandboxes()
         try:
-            total = await app.run_db(sandboxes.count(query))
-            counts = await app.run_db(sandboxes.counts_by_status())
+            total = await sandboxes.count(query)
+            counts = await sandboxes.counts_by_status()
         except BackendError as exc:
             self.post_message(ListFailed(exc, keep_position))
             return
@@ -164,30 +144,27 @@ class SandboxListScreen(Screen[None]):
         if event.query != self.query_filter:
             return
         self._loaded_once = True
-        self.busy_note = ""
         self.counts = event.counts
-        self.total_shown = event.total
-        self.last_updated = clock.now().strftime("%H:%M:%S")
-        app: Any = self.app
-        sandboxes = app.backend.sandboxes()
+        sandboxes = self.backend.sandboxes()
         query = event.query
 
         async def loader(offset: int, limit: int) -> Sequence[SandboxRow]:
-            rows: Sequence[SandboxRow] = await app.run_db(sandboxes.window(query, offset, limit))
+            rows: Sequence[SandboxRow] = await sandboxes.window(query, offset, limit)
             return rows
 
         table = self.table
         table.set_message(self._empty_message() if event.total == 0 else None)
         table.reset(event.total, loader, keep_position=event.keep_position)
         self.query_one("#summary-counts", Static).update(summary_text(event.counts))
-        self._update_info()
+        self.info = replace(self.info, busy_note="", total_shown=event.total,
+                            last_updated=clock.now().strftime("%H:%M:%S"))
         if event.total == 0:
             self.query_one(SandboxDetailPanel).show_message("No sandbox selected.")
 
     def _empty_message(self) -> str:
         if self.query_filter.is_filtered:
             return f"No sandbox matches “{self.filter_text}”. Esc in the filter (/) clears it."
-        status = self.app.backend.schema_status  # type: ignore[attr-defined]
+        status = self.backend.schema_status
         if status.state is SchemaState.MISSING:
             return "No database in this home yet (read-only: nothing was created)."
         return "No sandboxes in this home yet. Create one with msb or the SDK; this list refreshes itself."
@@ -195,19 +172,18 @@ class SandboxListScreen(Screen[None]):
     @on(ListFailed)
     def _list_failed(self, event: ListFailed) -> None:
         if event.busy:
-            self.busy_note = "⧗ database busy, retrying"
+            self._note("⧗ database busy, retrying")
             if not self._loaded_once:
                 self.table.set_message("The database is busy (another process holds its lock); retrying…")
             self._schedule_retry(lambda: self.load_list(event.keep_position))
         else:
-            self.busy_note = "✖ refresh failed"
+            self._note("✖ refresh failed")
             if not self._loaded_once:
                 self.table.set_message(f"✖ {event.error.message}  (press r to retry)")
             else:
                 self.notify(event.error.message, title=event.error.title, severity="error")
-        self._update_info()
 
-    def _schedule_retry(self, callback: Any) -> None:
+    def _schedule_retry(self, callback: Callable[[], object]) -> None:
         if self._retry_timer is not None:
             self._retry_timer.stop()
         self._retry_timer = self.set_timer(BUSY_RETRY_SECS, callback)
@@ -216,8 +192,7 @@ class SandboxListScreen(Screen[None]):
     def _page_failed(self, event: VirtualTable.LoadFailed) -> None:
         error = event.error
         if isinstance(error, DatabaseBusyError):
-            self.busy_note = "⧗ database busy, retrying"
-            self._update_info()
+            self._note("⧗ database busy, retrying")
             self._schedule_retry(self.table.retry)
         elif isinstance(error, BackendError):
             self.table.set_message(f"✖ {error.message}  (press r to retry)")
@@ -226,15 +201,14 @@ class SandboxListScreen(Screen[None]):
 
     @on(VirtualTable.DataShown)
     def _data_shown(self, event: VirtualTable.DataShown) -> None:
-        if self.busy_note.startswith("⧗"):
-            self.busy_note = ""
-            self._update_info()
+        if self.info.busy_note.startswith("⧗"):
+            self._note("")
         first_data_shown(self)
 
     def _refresh_tick(self) -> None:
         if self.paused or not self.is_current or not self._loaded_once:
             return
-        if getattr(getattr(self.app, "backend_state", None), "value", "") != "ready":
+        if not self.backend_ready:
             return
         self.load_list(keep_position=True)
 
@@ -242,22 +216,23 @@ class SandboxListScreen(Screen[None]):
         if self._loaded_once and not self.paused:
             self.load_list(keep_position=True)
 
-    def _update_info(self) -> None:
-        parts: list[str] = []
-        if self.query_filter.is_filtered:
-            parts.append(f"{self.total_shown:,} shown")
-        arrow = "▼" if self.query_filter.descending else "▲"
-        label = {"created": "age"}.get(self.query_filter.sort, self.query_filter.sort)
-        parts.append(f"sort:{label}{arrow}")
-        if self.busy_note:
-            parts.append(self.busy_note)
-        elif self.paused:
-            parts.append("⏸ paused")
-        else:
-            parts.append(f"⟳{self.refresh_interval:g}s")
-        if self.last_updated:
-            parts.append(self.last_updated)
-        self.query_one("#summary-info", Static).update("  ".join(parts))
+    # -- the info line ----------------------------------------------------------------------------
+
+    def watch_info(self, info: ListInfo) -> None:
+        self.query_one("#summary-info", Static).update(info_text(info, filtered=self.query_filter.is_filtered))
+
+    def _note(self, busy_note: str) -> None:
+        self.info = replace(self.info, busy_note=busy_note)
+
+    @property
+    def paused(self) -> bool:
+        """True while auto-refresh is paused."""
+        return self.info.paused
+
+    @property
+    def refresh_interval(self) -> float:
+        """Seconds between auto-refreshes."""
+        return self.info.refresh_interval
 
     # -- selection and detail -------------------------------------------------------------------
 
@@ -281,8 +256,7 @@ class SandboxListScreen(Screen[None]):
     async def load_detail(self, name: str) -> None:
         """Read everything about ``name`` (config, mounts, runs)."""
         try:
-            app: Any = self.app
-            detail = await app.run_db(app.backend.sandboxes().get(name))
+            detail = await self.backend.sandboxes().get(name)
         except SandboxNotFoundError:
             self.post_message(DetailLoaded(name, None, f"Sandbox {name} no longer exists (removed or ephemeral)."))
             return
@@ -313,9 +287,7 @@ class SandboxListScreen(Screen[None]):
 
     @on(SandboxDetailPanel.VolumeRequested)
     def _open_volume(self, event: SandboxDetailPanel.VolumeRequested) -> None:
-        show_volume = getattr(self.app, "show_volume", None)
-        if show_volume is not None:
-            show_volume(event.volume)
+        self.app.show_volume(event.volume)
 
     @on(VirtualTable.HeaderClicked)
     def _header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
@@ -382,7 +354,7 @@ class SandboxListScreen(Screen[None]):
         table.sort_key = sort
         table.sort_descending = descending
         table.refresh()
-        self._update_info()
+        self.info = replace(self.info, sort=sort, descending=descending)
         self.load_list(keep_position=False)
 
     def action_cycle_sort(self) -> None:
@@ -402,28 +374,22 @@ class SandboxListScreen(Screen[None]):
 
     def action_refresh_now(self) -> None:
         """Refresh now (or retry opening the home after an error)."""
-        state = getattr(getattr(self.app, "backend_state", None), "value", "")
-        if state == "error":
-            retry = getattr(self.app, "action_retry_open", None)
-            if retry is not None:
-                retry()
+        if self.retry_if_failed():
             return
-        if state == "ready":
+        if self.backend_ready:
             self.load_list(keep_position=self._loaded_once)
 
     def action_toggle_pause(self) -> None:
         """Pause or resume auto-refresh."""
-        self.paused = not self.paused
-        self._update_info()
+        self.info = replace(self.info, paused=not self.paused)
         self.notify("Auto-refresh paused" if self.paused else f"Auto-refresh every {self.refresh_interval:g}s",
                     timeout=2)
 
     def _set_interval(self, seconds: float) -> None:
-        self.refresh_interval = seconds
+        self.info = replace(self.info, refresh_interval=seconds)
         if self._refresh_interval_timer is not None:
             self._refresh_interval_timer.stop()
         self._refresh_interval_timer = self.set_interval(seconds, self._refresh_tick)
-        self._update_info()
 
     def action_slower(self) -> None:
         """Refresh less often."""
@@ -442,92 +408,7 @@ class SandboxListScreen(Screen[None]):
         if not panel.display:
             self.table.focus()
 
-    # -- copy and remove ------------------------------------------------------------------------
-
-    def _selected(self) -> SandboxRow | None:
-        row = self.table.selected_row
-        if row is None:
-            self.notify("No sandbox selected.", timeout=2)
-        return row
-
-    def action_copy_name(self) -> None:
-        """Copy the selected sandbox's name."""
-        row = self._selected()
-        if row is not None:
-            self.app.copy_to_clipboard_text(row.name, f"name {row.name!r}")  # type: ignore[attr-defined]
-
-    def action_copy_json(self) -> None:
-        """Copy the selected sandbox as ``msb inspect`` JSON."""
-        row = self._selected()
-        if row is None:
-            return
-        panel = self.query_one(SandboxDetailPanel)
-        detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
-        self.app.copy_to_clipboard_text(inspect_json(row, detail), f"{row.name} as JSON")  # type: ignore[attr-defined]
-
-    @mutating("remove sandbox")
-    def action_remove(self) -> None:
-        """Remove the selected sandbox after the operator types its name."""
-        row = self._selected()
-        if row is None:
-            return
-        if row.status in ACTIVE_STATUSES:
-            self.notify(
-                f"cannot remove sandbox '{row.name}': it is {row.status.lower()}. Stop it first "
-                f"(msb stop {row.name}).",
-                title="Sandbox running",
-                severity="warning",
-            )
-            return
-        panel = self.query_one(SandboxDetailPanel)
-        detail = panel.detail if panel.detail is not None and panel.detail.row.name == row.name else None
-        self.app.push_screen(
-            ConfirmModal(
-                f"Remove sandbox {row.name}?",
-                self._removal_lines(row, detail),
-                "Remove",
-                typed_name=row.name,
-            ),
-            lambda confirmed: self._remove_confirmed(row.name, confirmed),
-        )
-
-    def _removal_lines(self, row: SandboxRow, detail: SandboxDetail | None) -> list[str]:
-        runs = f"{len(detail.runs)} run record(s), " if detail is not None else "its run records, "
-        folder = f"sandboxes/{row.name}/"
-        lines = [
-            f"• delete the catalog row of '{row.name}' (status {row.status.lower()}) with {runs}its rootfs pin",
-            f"• delete its folder {folder} (logs, scripts, writable layer)",
-        ]
-        named = sorted({m.source for m in row.mounts if m.kind == "Named"})
-        if named:
-            lines.append(f"• keep the volumes it mounts: {', '.join(named)}")
-        lines.append("This cannot be undone.")
-        return lines
-
-    def _remove_confirmed(self, name: str, confirmed: bool | None) -> None:
-        if confirmed:
-            self.remove_sandbox(name)
-
-    @work(exclusive=True, group="sandbox-remove", exit_on_error=False)
-    async def remove_sandbox(self, name: str) -> None:
-        """Remove ``name`` through the backend (which re-checks status and read-only)."""
-        try:
-            app: Any = self.app
-            await app.run_db(app.backend.sandboxes().remove(name))
-        except BackendError as exc:
-            self.post_message(SandboxRemoved(name, exc))
-            return
-        self.post_message(SandboxRemoved(name, None))
-
-    @on(SandboxRemoved)
-    def _sandbox_removed(self, event: SandboxRemoved) -> None:
-        if event.error is not None:
-            self.notify(event.error.message, title=event.error.title, severity="error")
-            return
-        self.notify(f"Removed sandbox {event.name}", timeout=3)
-        self.load_list(keep_position=True)
-
-    def on_key(self, event: Any) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.focused is self.query_one("#filter", Input):
             event.stop()
             self.clear_filter()

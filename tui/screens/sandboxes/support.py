@@ -1,15 +1,14 @@
-"""Messages and pure helpers of the sandbox list screen (:mod:`tui.screens.sandboxes.screen`)."""
+"""Pure helpers and the info line's view model of the sandbox list screen (:mod:`tui.screens.sandboxes.screen`)."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 from textual.content import Content
-from textual.message import Message
 
-from backend.errors import BackendError, DatabaseBusyError
-from backend.sandboxes.models import KNOWN_STATUSES, SandboxDetail, SandboxQuery, SandboxRow
+from backend.sandboxes.models import KNOWN_STATUSES, SandboxDetail, SandboxRow, SandboxSort
 from backend.timefmt import rfc3339
 from tui.format import STATUS_SYMBOLS, UNKNOWN_STATUS, status_kind
 
@@ -79,44 +78,36 @@ def summary_text(counts: dict[str, int]) -> Content:
     return Content.assemble(*parts)
 
 
-class ListCounted(Message):
-    """The list worker counted the rows of ``query``."""
+@dataclass(frozen=True)
+class ListInfo:
+    """What the info line beside the status counts shows (the screen holds one as a reactive)."""
 
-    def __init__(self, query: SandboxQuery, total: int, counts: dict[str, int], keep_position: bool) -> None:
-        super().__init__()
-        self.query = query
-        self.total = total
-        self.counts = counts
-        self.keep_position = keep_position
-
-
-class ListFailed(Message):
-    """Counting failed; ``busy`` means retry shortly."""
-
-    def __init__(self, error: BackendError, keep_position: bool) -> None:
-        super().__init__()
-        self.error = error
-        self.keep_position = keep_position
-
-    @property
-    def busy(self) -> bool:
-        return isinstance(self.error, DatabaseBusyError)
+    sort: SandboxSort = "created"
+    descending: bool = True
+    #: Rows matching the filter (shown only while a filter is on).
+    total_shown: int = 0
+    #: "⧗ database busy, retrying" or "✖ refresh failed" while that lasts.
+    busy_note: str = ""
+    paused: bool = False
+    refresh_interval: float = 5.0
+    #: When the list was last counted (HH:MM:SS).
+    last_updated: str = ""
 
 
-class DetailLoaded(Message):
-    """The detail worker read one sandbox."""
-
-    def __init__(self, name: str, detail: SandboxDetail | None, error: str | None = None) -> None:
-        super().__init__()
-        self.name = name
-        self.detail = detail
-        self.error = error
-
-
-class SandboxRemoved(Message):
-    """The remove worker finished (``error`` is None on success)."""
-
-    def __init__(self, name: str, error: BackendError | None) -> None:
-        super().__init__()
-        self.name = name
-        self.error = error
+def info_text(info: ListInfo, *, filtered: bool) -> str:
+    """``12 shown  sort:age▼  ⟳5s  12:00:00``: counts, order, refresh state and last update."""
+    parts: list[str] = []
+    if filtered:
+        parts.append(f"{info.total_shown:,} shown")
+    arrow = "▼" if info.descending else "▲"
+    label = {"created": "age"}.get(info.sort, info.sort)
+    parts.append(f"sort:{label}{arrow}")
+    if info.busy_note:
+        parts.append(info.busy_note)
+    elif info.paused:
+        parts.append("⏸ paused")
+    else:
+        parts.append(f"⟳{info.refresh_interval:g}s")
+    if info.last_updated:
+        parts.append(info.last_updated)
+    return "  ".join(parts)

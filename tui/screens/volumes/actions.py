@@ -6,20 +6,22 @@ posting :class:`VolumesChanged`, so the screen reads the catalog again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from textual import on, work
+from textual import getters, on, work
 from textual.containers import Vertical
 from textual.message import Message
 
 from backend.errors import BackendError
 from backend.volumes.models import VolumeConfig
+from backend.volumes.service import Volumes
 from tui.guard import mutating
 from tui.modals.confirm import ConfirmModal
 from tui.screens.volumes.modals import CreateVolumeModal
 from tui.screens.volumes.summary import removal_lines
 from tui.screens.volumes.table import UsageState, VolumeRow
+from tui.services import ServicesApp
 
 
 class VolumesChanged(Message):
@@ -43,8 +45,10 @@ class VolumeRemoved(Message):
 class VolumeActions(Vertical):
     """The actions on volume rows; :class:`VolumeListView` provides the rows and the selection."""
 
+    app = getters.app(ServicesApp)
+
     rows: list[VolumeRow]
-    usages: Any
+    usages: Mapping[str, UsageState]
     home: Path | None
 
     def selected(self) -> VolumeRow | None:
@@ -52,8 +56,8 @@ class VolumeActions(Vertical):
         raise NotImplementedError
 
     @property
-    def _volumes(self) -> Any:
-        return self.app.backend.volumes()  # type: ignore[attr-defined]
+    def _volumes(self) -> Volumes:
+        return self.app.backend.volumes()
 
     @mutating("create volume")
     def action_create_volume(self) -> None:
@@ -61,7 +65,7 @@ class VolumeActions(Vertical):
         volumes = self._volumes
 
         async def create(config: VolumeConfig) -> None:
-            await self.app.run_db(volumes.create(config))  # type: ignore[attr-defined]
+            await volumes.create(config)
 
         def created(name: str | None) -> None:
             if name:
@@ -96,7 +100,7 @@ class VolumeActions(Vertical):
     async def remove_volume(self, name: str) -> None:
         """Remove ``name`` through the backend (which checks read-only mode again)."""
         try:
-            await self.app.run_db(self._volumes.remove(name))  # type: ignore[attr-defined]
+            await self._volumes.remove(name)
         except BackendError as exc:
             self.post_message(VolumeRemoved(name, exc))
             return
@@ -119,10 +123,10 @@ class VolumeActions(Vertical):
         path = (row.info.disk_path or row.info.path) if row.info is not None else \
             row.orphan.path if row.orphan is not None else None
         if path is not None:
-            self.app.copy_to_clipboard_text(str(path), "the host path")  # type: ignore[attr-defined]
+            self.app.copy_to_clipboard_text(str(path), "the host path")
 
     def action_copy_name(self) -> None:
         """Copy the selected volume's name."""
         row = self.selected()
         if row is not None:
-            self.app.copy_to_clipboard_text(row.name, "the volume name")  # type: ignore[attr-defined]
+            self.app.copy_to_clipboard_text(row.name, "the volume name")

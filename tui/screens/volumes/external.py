@@ -13,11 +13,12 @@ import shlex
 import stat
 import subprocess
 from collections.abc import Sequence
-from typing import Any
+
+from textual.app import App
 
 from backend.errors import FsNotRegularFileError
-from backend.volumes.fs import VolumeRoot
 from backend.volumes.fdio import READ_FLAGS
+from backend.volumes.fs import VolumeRoot
 from tui.screens.volumes.names import display_path
 
 DEFAULT_PAGER = "less"
@@ -67,7 +68,7 @@ def editable_path(root: VolumeRoot, parts: Sequence[str]) -> str:
     return str(root.folder.joinpath(*parts))
 
 
-def run_suspended(app: Any, argv: Sequence[str], *, pass_fds: Sequence[int] = (),
+def run_suspended(app: App[None], argv: Sequence[str], *, pass_fds: Sequence[int] = (),
                   input_bytes: bytes | None = None) -> int:
     """Suspend ``app``, run ``argv`` in this terminal, and come back; returns its exit status.
 

@@ -14,24 +14,25 @@ from pathlib import Path
 from threading import Event
 from typing import Any, cast
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import SuspendNotSupported
 from textual.containers import Vertical
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from backend.volumes import disk_image
 from backend.errors import BackendError
-from backend.volumes.usage import scan_usage
+from backend.volumes import disk_image
 from backend.volumes.fs import VolumeRoot
+from backend.volumes.usage import scan_usage
 from tui.format import byte_size
 from tui.guard import mutating
-from tui.screens.volumes import external
 from tui.modals.confirm import ConfirmModal
+from tui.screens.volumes import external
 from tui.screens.volumes.listing import FileRow
 from tui.screens.volumes.modals import NewFolderModal
 from tui.screens.volumes.names import clipboard_form, display_path, entry_label, needs_escaping, plural
 from tui.screens.volumes.table import VolumeRow
+from tui.services import ServicesApp
 
 DELETE_SAMPLE = 8
 IMAGE_READ_ONLY = "Files inside a disk image are read-only here (it is read with debugfs -c, never written)."
@@ -126,6 +127,8 @@ def plan_folder_delete(root: VolumeRoot, parts: tuple[str, ...], cancelled: Even
 
 class FileActions(Vertical):
     """The actions on entries; :class:`FolderBrowser` provides the state they read."""
+
+    app = getters.app(ServicesApp)
 
     volume: VolumeRow | None
     root: VolumeRoot | None
@@ -346,7 +349,7 @@ class FileActions(Vertical):
     def _copy(self, text: str, what: str) -> None:
         value, quoted = clipboard_form(text)
         label = f"the {what}" + (" (shell-quoted: the name holds special characters)" if quoted else "")
-        self.app.copy_to_clipboard_text(value, label)  # type: ignore[attr-defined]
+        self.app.copy_to_clipboard_text(value, label)
 
 
 class _WorkerCancel:

@@ -21,11 +21,10 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from backend.errors import BackendError
-from backend.volumes.usage import DirUsage
 from backend.volumes.fs import VolumeRoot
-from tui.widgets.file_preview import FilePreviewPane
-from tui.widgets.virtual_table import VirtualTable
+from backend.volumes.usage import DirUsage
 from tui.screens.volumes.file_actions import FileActions
+from tui.screens.volumes.file_preview import FilePreviewPane
 from tui.screens.volumes.listing import (
     FILE_DEFAULT_DESCENDING,
     FILE_SORT_KEYS,
@@ -42,6 +41,7 @@ from tui.screens.volumes.names import display_name, display_path, entry_label
 from tui.screens.volumes.preview import PreviewReady, entry_preview, folder_preview
 from tui.screens.volumes.summary import scan_line_text
 from tui.screens.volumes.table import UsageState, VolumeRow
+from tui.widgets.virtual_table import VirtualTable
 
 PREVIEW_DELAY_SECS = 0.12
 

@@ -16,7 +16,6 @@ from textual.widgets import Input, Static
 
 from backend.volumes.models import VolumeInfo
 from backend.volumes.xref import VolumeCrossRefs
-from tui.widgets.virtual_table import VirtualTable
 from tui.screens.volumes.actions import VolumeActions
 from tui.screens.volumes.detail import VolumeDetail, detail_renderable
 from tui.screens.volumes.summary import summary_text
@@ -30,6 +29,7 @@ from tui.screens.volumes.table import (
     build_rows,
     sort_rows,
 )
+from tui.widgets.virtual_table import VirtualTable
 
 
 class VolumeListView(VolumeActions):

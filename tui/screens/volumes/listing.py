@@ -20,14 +20,14 @@ from rich.text import Text
 from textual.message import Message
 
 from backend.volumes import disk_image
-from backend.volumes.usage import DirUsage
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import FsKind, kind_of
+from backend.volumes.usage import DirUsage
 from tui import clock
 from tui.format import age, byte_size
-from tui.widgets.virtual_table import Column, VirtualTable
 from tui.screens.volumes.names import entry_label, mode_text
 from tui.screens.volumes.table import bar_text
+from tui.widgets.virtual_table import Column, VirtualTable
 
 CHECK_EVERY = 2048
 

@@ -10,32 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from backend.volumes.disk_image import check_capacity
 from backend.errors import BackendError, InvalidConfigError
+from backend.volumes.disk_image import check_capacity
 from backend.volumes.models import VolumeConfig, validate_config
 from backend.volumes.paths import split_path
+from tui.modals.dialog import Dialog
 from tui.screens.volumes.names import display_path
 
 _DIALOG_CSS = """
-    align: center middle;
-    & > Vertical {
-        width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 1;
-    }
+    & > .dialog-frame { width: 76; }
     & .dialog-title { text-style: bold; width: 100%; }
     & .field-label { width: 100%; color: $text-muted; margin-top: 1; }
     & Input { margin: 0; background: $boost; }
@@ -99,22 +89,19 @@ def build_config(name: str, kind: str, size: str, labels: str) -> VolumeConfig:
     return config
 
 
-class CreateVolumeModal(ModalScreen[str | None]):
+class CreateVolumeModal(Dialog[str | None]):
     """Name, kind, quota or size, labels; dismisses with the new volume's name."""
 
     DEFAULT_CSS = "CreateVolumeModal {" + _DIALOG_CSS + "}"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="create-volume.cancel", tooltip="Close without creating"),
-    ]
 
     def __init__(self, existing: Collection[str], create: Callable[[VolumeConfig], Awaitable[Any]]) -> None:
-        super().__init__()
+        super().__init__(cancel_result=None)
         self.existing = set(existing)
         self.create = create
         self.config: VolumeConfig | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="dialog-frame"):
             yield Label("Create a volume", classes="dialog-title")
             yield Label("Name (letters, digits, . _ -; starts with a letter or digit)", classes="field-label")
             yield Input(id="volume-name", placeholder="my-volume", compact=True)
@@ -201,33 +188,22 @@ class CreateVolumeModal(ModalScreen[str | None]):
             return
         self.dismiss(config.name)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(None)
 
-    def action_cancel(self) -> None:
-        """Close without creating."""
-        self.dismiss(None)
-
-
-class NewFolderModal(ModalScreen[str | None]):
+class NewFolderModal(Dialog[str | None]):
     """A folder name (or ``a/b`` path) inside ``parent``; dismisses with its volume path."""
 
     DEFAULT_CSS = "NewFolderModal {" + _DIALOG_CSS + "}"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="new-folder.cancel", tooltip="Close without creating"),
-    ]
 
     def __init__(self, volume: str, parent: tuple[str, ...], existing: Collection[str],
                  make: Callable[[str], Awaitable[Any]]) -> None:
-        super().__init__()
+        super().__init__(cancel_result=None)
         self.volume = volume
         self.folder_parts = parent
         self.existing = set(existing)
         self.make = make
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="dialog-frame"):
             where = f"{self.volume}:{display_path(self.folder_parts)}"
             yield Label(f"New folder in {where}", classes="dialog-title", markup=False)
             yield Label("Folder name (a/b makes both)", classes="field-label")
@@ -285,11 +261,3 @@ class NewFolderModal(ModalScreen[str | None]):
             self.query_one("#create", Button).disabled = False
             return
         self.dismiss(path)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without creating."""
-        self.dismiss(None)

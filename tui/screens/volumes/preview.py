@@ -17,12 +17,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.message import Message
 
-from backend.volumes import disk_image
 from backend.errors import BackendError
+from backend.volumes import disk_image
 from backend.volumes.fs import VolumeRoot
 from backend.volumes.models import FilePreview
 from tui.format import byte_size, timestamp
-from tui.widgets.file_preview import HEAD_BYTES, TAIL_BYTES, PreviewContent, text_or_hex
+from tui.screens.volumes.file_preview import HEAD_BYTES, TAIL_BYTES, PreviewContent, text_or_hex
 from tui.screens.volumes.listing import FileRow
 from tui.screens.volumes.names import display_name, entry_label, mode_text
 

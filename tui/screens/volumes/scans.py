@@ -15,16 +15,17 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from textual import on, work
+from textual import getters, on, work
 from textual.message import Message
 from textual.widget import Widget
 
-from backend.volumes.disk_image import Ext4Usage
 from backend.errors import BackendError
 from backend.local import LocalBackend
+from backend.volumes.disk_image import Ext4Usage
 from backend.volumes.usage import ProgressFn, Usage, UsageProgress, scan_usage
 from tui import clock
 from tui.screens.volumes.table import UsageState, VolumeRow
+from tui.services import ServicesApp
 
 #: Seconds between progress messages from one scan.
 PROGRESS_INTERVAL = 0.2
@@ -186,6 +187,7 @@ class ScanRunner(Widget):
     """
 
     DEFAULT_CSS = "ScanRunner { display: none; }"
+    app = getters.app(ServicesApp)
 
     def __init__(self, usages: dict[str, UsageState]) -> None:
         super().__init__()
@@ -226,7 +228,7 @@ class ScanRunner(Widget):
 
     @work(group="volume-scan", exit_on_error=False)
     async def _run(self) -> None:
-        backend = self.app.backend  # type: ignore[attr-defined]
+        backend = self.app.backend
         while (name := self.queue.next()) is not None:
             target, event = self._targets.get(name), self.queue.event
             if target is None or event is None:
@@ -239,8 +241,9 @@ class ScanRunner(Widget):
 
             scan = scan_volume(backend, name, orphan=target[0], disk=target[1], event=event, progress=report)
             try:
-                # Shielded, so quitting mid-scan never abandons a catalog read; the event stops the thread.
-                result = await self.app.run_db(scan)  # type: ignore[attr-defined]
+                # Its catalog reads finish even when this worker is cancelled (the backend sees to
+                # that); the event stops the scanning thread.
+                result = await scan
             except asyncio.CancelledError:
                 event.set()
                 raise

@@ -8,28 +8,28 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from backend.errors import BackendError
-from backend.local import LocalBackend
 from backend.volumes.models import VolumeInfo
 from backend.volumes.xref import VolumeCrossRefs
 from tui.first_frame import first_data_shown
-from tui.widgets.app_header import AppHeader
-from tui.widgets.virtual_table import VirtualTable
+from tui.header_state import BackendState
+from tui.screens.mode import ModeScreen
 from tui.screens.volumes.actions import VolumesChanged
 from tui.screens.volumes.file_actions import EntryChanged
 from tui.screens.volumes.folder import FolderBrowser
 from tui.screens.volumes.list_view import VolumeListView
 from tui.screens.volumes.scans import ScanQueue, ScanRunner, UsageChanged
 from tui.screens.volumes.table import FILTER_HELP, UsageState, VolumeRow, VolumeTable
+from tui.widgets.app_header import AppHeader
+from tui.widgets.virtual_table import VirtualTable
 
 WIDE = 140
 LIST_ONLY = {"create_volume", "remove_volume"}
@@ -70,7 +70,7 @@ def _fs_total(folder: Path) -> int | None:
         return None
 
 
-class VolumeBrowserScreen(Screen[None]):
+class VolumeBrowserScreen(ModeScreen):
     """Volumes, their usage and who mounts them; their folders, files and previews."""
 
     CSS_PATH = Path(__file__).with_name("screen.tcss")
@@ -123,9 +123,9 @@ class VolumeBrowserScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.list_view.home = self._home()
+        self.list_view.home = self.home_or_none()
         self.table.focus()
-        self.watch(self.app, "backend_state", self._backend_state_changed)
+        self.follow_backend_state()
 
     @property
     def runner(self) -> ScanRunner:
@@ -166,27 +166,12 @@ class VolumeBrowserScreen(Screen[None]):
         """The folder view."""
         return self.query_one(FolderBrowser)
 
-    @property
-    def backend(self) -> LocalBackend:
-        """The app's backend."""
-        backend: LocalBackend = self.app.backend  # type: ignore[attr-defined]
-        return backend
+    def backend_not_ready(self, state: BackendState, text: str) -> None:
+        if state is not BackendState.LOADING:  # the list says it is loading until the first read
+            self.table.set_message(text)
 
-    def _home(self) -> Path | None:
-        try:
-            return self.backend.home()
-        except (OSError, BackendError):
-            return None
-
-    def _backend_state_changed(self, state: Any) -> None:
-        value = getattr(state, "value", state)
-        if value == "busy":
-            self.table.set_message("The database is busy (another process holds its lock); retrying…")
-        elif value == "error":
-            detail = getattr(getattr(self.app, "header_state", None), "backend_message", "")
-            self.table.set_message(f"✖ Cannot open this home: {detail}  (fix it, then press r)")
-        elif value == "ready":
-            self.load_volumes(keep_position=self.loaded)
+    def backend_loaded(self) -> None:
+        self.load_volumes(keep_position=self.loaded)
 
     def on_resize(self, event: events.Resize) -> None:
         self.browser.set_class(event.size.width >= WIDE, "-wide")
@@ -198,8 +183,8 @@ class VolumeBrowserScreen(Screen[None]):
         """Read the volume rows, who mounts them and the orphan folders."""
         volumes = self.backend.volumes()
         try:
-            infos = await self.app.run_db(volumes.list())  # type: ignore[attr-defined]
-            refs = await self.app.run_db(volumes.cross_refs(infos))  # type: ignore[attr-defined]
+            infos = await volumes.list()
+            refs = await volumes.cross_refs(infos)
         except BackendError as exc:
             self.post_message(VolumesLoaded([], None, None, exc, keep_position))
             return
@@ -212,7 +197,7 @@ class VolumeBrowserScreen(Screen[None]):
             self.table.set_message(f"✖ {event.error.message}  (press r to retry)")
             return
         self.loaded = True
-        self.list_view.home = self._home()
+        self.list_view.home = self.home_or_none()
         rows = self.list_view.show_volumes(event.infos, event.refs, event.fs_total,
                                            keep_position=event.keep_position and self._pending_select is None)
         self.call_after_refresh(self.runner.set_targets, rows)  # scans start once the list is on screen
@@ -331,9 +316,7 @@ class VolumeBrowserScreen(Screen[None]):
             self.runner.request([name], front=True)
             self.browser.reload()
             return
-        state = getattr(getattr(self.app, "backend_state", None), "value", "")
-        if state == "error":
-            getattr(self.app, "action_retry_open", lambda: None)()
+        if self.retry_if_failed():
             return
         self.runner.request(row.name for row in self.rows if row.browsable)
         self.load_volumes(keep_position=True)

@@ -14,13 +14,13 @@ from typing import Any, ClassVar, NamedTuple
 from rich.text import Text
 
 from backend.volumes.disk_image import Ext4Usage
-from backend.volumes.usage import Usage, UsageProgress
 from backend.volumes.models import VolumeInfo
+from backend.volumes.usage import Usage, UsageProgress
 from backend.volumes.xref import MountRef, OrphanFolder, VolumeCrossRef
 from tui import clock
 from tui.format import age, byte_size
-from tui.widgets.virtual_table import Column, VirtualTable
 from tui.screens.volumes.names import display_name
+from tui.widgets.virtual_table import Column, VirtualTable
 
 MIB = 1024 * 1024
 BAR_WIDTH = 6

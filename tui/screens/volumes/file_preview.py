@@ -21,7 +21,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from backend.volumes.models import FilePreview
-from tui.format import byte_size
+from tui.format import byte_size, visible
 from tui.screens.volumes.names import display_name
 
 HEAD_BYTES = 16 * 1024
@@ -32,25 +32,12 @@ MAX_LINE = 400
 HEX_BYTES = 1024
 JSON_MAX_LINES = 1000
 
-_VISIBLE = {i: 0x2400 + i for i in range(32) if i not in (9, 10)}
-_VISIBLE[0x7F] = 0x2421
-_VISIBLE.update({i: 0xFFFD for i in range(0x80, 0xA0)})
-# Line separators and bidi controls could reorder or break the text around them.
-_VISIBLE.update({i: 0xFFFD for i in (0x2028, 0x2029, 0x200E, 0x200F, *range(0x202A, 0x202F),
-                                     *range(0x2066, 0x206A))})
-
-
 @dataclass(frozen=True)
 class PreviewContent:
     """A title line (name and facts) and the body to show under it."""
 
     title: Text
     body: RenderableType
-
-
-def visible(text: str) -> str:
-    """``text`` with CRLF as LF and every other control or direction-changing character made visible."""
-    return text.replace("\r\n", "\n").translate(_VISIBLE)
 
 
 def looks_binary(sample: bytes) -> bool:

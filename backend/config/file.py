@@ -1,0 +1,241 @@
+"""``config.json`` on disk: reading it (a broken file is reported, never fatal), and loss-free atomic
+saving that keeps unknown keys and their order (the models are in :mod:`backend.config.model`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from backend.config.model import LocalConfig
+from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError, ConfigWriteError
+from backend.fileio import atomic_write_bytes
+
+
+def dumps_config(document: dict[str, Any]) -> str:
+    """Two-space pretty JSON plus a trailing newline, as ``save_persisted_config`` writes."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def parse_config_text(text: str, path: Path) -> tuple[dict[str, Any], LocalConfig]:
+    """Parse ``text`` as config.json; return the raw document and the validated model.
+
+    Raises :class:`ConfigParseError` with the line and column of a JSON error, or the key path of a
+    schema error.
+    """
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        what = "the file is empty" if not text.strip() else f"invalid JSON: {exc.msg}"
+        raise ConfigParseError(
+            f"failed to parse config `{path}`: {what} at line {exc.lineno} column {exc.colno}. "
+            "Fix the JSON (microsandbox itself would silently fall back to defaults).",
+            path,
+            line=exc.lineno,
+            column=exc.colno,
+            summary=f"{path.name} is empty: fix it" if not text.strip()
+            else f"{path.name} line {exc.lineno}: fix the JSON",
+        ) from None
+    return document, validate_config_document(document, path)
+
+
+def validate_config_document(document: Any, path: Path) -> LocalConfig:
+    """Validate an already-parsed document; raise :class:`ConfigParseError` naming the bad key."""
+    try:
+        return LocalConfig.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key_path = ".".join(str(part) for part in first["loc"]) or None
+        problems = len(exc.errors())
+        more = f" (and {problems - 1} more problem{'s' if problems > 2 else ''})" if problems > 1 else ""
+        if key_path:
+            detail = f"{key_path}: {first['msg']}{more}. Fix the value, or remove the key to use its default."
+        else:
+            detail = f"{first['msg'].removeprefix('Value error, ')}. Start from an object such as {{}}."
+        raise ConfigParseError(
+            f"failed to parse config `{path}`: {detail}",
+            path,
+            key_path=key_path,
+            summary=f"{path.name}: fix {key_path}" if key_path else f"{path.name}: must be an object",
+        ) from None
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """config.json as read from disk: its text, a fingerprint to detect later edits, and the parse.
+
+    ``exists`` is False for a missing file (the defaults apply). ``error`` is set when the file cannot
+    be read or parsed; ``config`` then holds the defaults microsandbox would fall back to.
+    """
+
+    path: Path
+    exists: bool
+    text: str | None
+    fingerprint: str | None
+    document: dict[str, Any] | None
+    config: LocalConfig
+    error: ConfigReadError | ConfigParseError | None = None
+
+
+def _fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_config_file(path: Path) -> ConfigFile:
+    """Read and parse ``path`` without raising; the error, if any, is in the result."""
+    try:
+        if not path.exists():
+            return ConfigFile(path, False, None, None, None, LocalConfig())
+        raw = path.read_bytes()
+    except OSError as exc:  # also from exists(): a folder on the way that cannot be searched
+        error = ConfigReadError(
+            f"failed to read config `{path}`: {exc.strerror or exc}. "
+            "Check that it is a readable file (permissions, not a folder).",
+            path,
+            summary=f"cannot read {path.name}: check permissions",
+        )
+        return ConfigFile(path, True, None, None, None, LocalConfig(), error)
+    fingerprint = _fingerprint(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        parse_error = ConfigParseError(
+            f"failed to parse config `{path}`: not UTF-8 text (byte {exc.start}). Re-save it as UTF-8.",
+            path,
+            summary=f"{path.name} is not UTF-8: re-save it",
+        )
+        return ConfigFile(path, True, None, fingerprint, None, LocalConfig(), parse_error)
+    try:
+        document, config = parse_config_text(text, path)
+    except ConfigParseError as exc:
+        return ConfigFile(path, True, text, fingerprint, None, LocalConfig(), exc)
+    return ConfigFile(path, True, text, fingerprint, document, config)
+
+
+def load_persisted_config_or_default(path: Path | None = None) -> LocalConfig:
+    """Load config.json: the defaults when it is missing, a typed error when unreadable or malformed."""
+    from backend.paths import config_path
+
+    loaded = read_config_file(path or config_path())
+    if loaded.error is not None:
+        raise loaded.error
+    return loaded.config
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _map_value_model(annotation: Any) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) is dict:
+        return _nested_model(typing.get_args(annotation)[1])
+    return None
+
+
+def merge_document(existing: dict[str, Any], new: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Lay ``new`` (a full serialization of ``model``) over ``existing`` without losing anything.
+
+    Keys the model does not know keep their values and places; known keys take ``new``'s value (a
+    known key absent from ``new``, such as ``insecure: false``, is dropped); keys only in ``new`` are
+    appended in model order.
+    """
+    known = model.model_fields
+    merged: dict[str, Any] = {}
+    for key, old_value in existing.items():
+        if key not in known:
+            merged[key] = old_value
+        elif key in new:
+            merged[key] = _merge_value(old_value, new[key], known[key].annotation)
+    for key, value in new.items():
+        if key not in merged:
+            merged[key] = value
+    return merged
+
+
+def _merge_value(old: Any, new: Any, annotation: Any) -> Any:
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    value_model = _map_value_model(annotation)
+    if value_model is not None:
+        return {
+            key: merge_document(old[key], value, value_model)
+            if isinstance(old.get(key), dict) and isinstance(value, dict)
+            else value
+            for key, value in new.items()
+        }
+    nested = _nested_model(annotation)
+    if nested is not None:
+        return merge_document(old, new, nested)
+    return new
+
+
+def save_persisted_config(config: LocalConfig, path: Path | None = None) -> Path:
+    """Write ``config`` like microsandbox does, but atomically and keeping unknown keys and their order.
+
+    The file keeps its mode. A crash at any instant leaves either the old or the new file.
+    """
+    from backend.paths import config_path
+
+    target = path or config_path()
+    existing: dict[str, Any] = {}
+    current = read_config_file(target)
+    if current.text is not None:
+        try:
+            parsed = json.loads(current.text)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            existing = parsed
+    document = merge_document(existing, config.to_document(), LocalConfig)
+    write_config_text(target, dumps_config(document))
+    return target
+
+
+def write_config_text(path: Path, text: str, *, expected_fingerprint: str | None = None,
+                      backup: bool = False) -> ConfigFile:
+    """Atomically replace ``path`` with ``text`` and return what is now on disk.
+
+    With ``expected_fingerprint``, refuse with :class:`ConfigConflictError` when the file changed
+    since it was read (``""`` expects the file to be missing). With ``backup``, the previous file is
+    kept as ``<name>.bak`` first.
+    """
+    if expected_fingerprint is not None:
+        current = read_config_file(path)
+        on_disk = current.fingerprint or ""
+        if on_disk != expected_fingerprint:
+            raise ConfigConflictError(
+                f"`{path}` changed on disk since it was loaded: reload it, or overwrite the other edit.",
+                path,
+                current.text,
+            )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if backup and path.exists():
+            atomic_write_bytes(path.with_name(path.name + ".bak"), path.read_bytes(), like=path)
+        atomic_write_bytes(path, text.encode("utf-8"), like=path if path.exists() else None)
+    except OSError as exc:
+        raise ConfigWriteError(
+            f"could not write `{path}`: {exc.strerror or exc}. The previous file is unchanged.", path
+        ) from exc
+    return read_config_file(path)
+
+
+__all__ = [
+    "ConfigFile",
+    "dumps_config",
+    "load_persisted_config_or_default",
+    "merge_document",
+    "parse_config_text",
+    "read_config_file",
+    "save_persisted_config",
+    "validate_config_document",
+    "write_config_text",
+]
