@@ -65,9 +65,9 @@ async def until(pilot: object, condition: object, timeout: float = 15) -> bool:
 
 
 async def test_opening_a_locked_home_that_needs_migrating_shows_busy_then_recovers(
-    reliability_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     quick_busy_timeout(home)
     db = home / "db" / "msb.db"
     with sqlite3.connect(db) as conn:  # a home from before microsandbox's last migration
@@ -91,9 +91,9 @@ async def test_opening_a_locked_home_that_needs_migrating_shows_busy_then_recove
 
 
 async def test_a_removal_while_a_runtime_holds_the_lock_is_refused_then_works(
-    reliability_template: Path, tmp_path: Path
+    demo_template: Path, tmp_path: Path
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     quick_busy_timeout(home)
     app = make_app(home)
     async with app.run_test(size=(120, 30), notifications=True) as pilot:

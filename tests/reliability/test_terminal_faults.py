@@ -61,8 +61,8 @@ def assert_drawn(app: object, size: tuple[int, int]) -> None:
     assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines), (size, lines[:3])
 
 
-async def test_a_40x12_terminal_shows_every_screen_and_dialog(reliability_template: Path, tmp_path: Path) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+async def test_a_40x12_terminal_shows_every_screen_and_dialog(demo_template: Path, tmp_path: Path) -> None:
+    home = copy_home(demo_template, tmp_path / "home")
     app = make_app(home)
     async with app.run_test(size=(40, 12), notifications=True) as pilot:
         await settle(pilot)
@@ -104,9 +104,9 @@ def resize_now(app: MsbApp, width: int, height: int) -> None:
     app.post_message(Resize(size, size))
 
 
-async def test_a_resize_storm_on_every_screen_leaves_a_working_app(reliability_template: Path,
+async def test_a_resize_storm_on_every_screen_leaves_a_working_app(demo_template: Path,
                                                                     tmp_path: Path) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     rng = random.Random(9)
     app = make_app(home)
     resizes = 0
@@ -177,10 +177,10 @@ def _wait(pid: int, timeout: float) -> int | None:
 
 
 @pytest.mark.parametrize("how", ["sighup", "terminal-closed"])
-def test_a_lost_terminal_ends_the_app_cleanly(how: str, reliability_template: Path, tmp_path: Path) -> None:
+def test_a_lost_terminal_ends_the_app_cleanly(how: str, demo_template: Path, tmp_path: Path) -> None:
     """``sighup``: the signal alone (the output is read to the end, so a traceback would be seen);
     ``terminal-closed``: the terminal really goes away (the kernel sends SIGHUP, writes then fail)."""
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     status: int | None = None
     pid, fd = pty.fork()
     if pid == 0:  # the child: a session leader whose controlling terminal is the pty
