@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.support import copy_home
-from tests.reliability.ui_support import screen_text, show_sandbox
+from tests.reliability.ui_support import screen_text, show_sandbox, until
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.header_state import BackendState
@@ -52,16 +52,6 @@ def quick_busy_timeout(home: Path) -> None:
     text = config.read_text()
     config.write_text(text.replace('"busy_timeout_secs": 5', '"busy_timeout_secs": 0'))
     assert '"busy_timeout_secs": 0' in config.read_text()
-
-
-async def until(pilot: object, condition: object, timeout: float = 15) -> bool:
-    """Let the app run (workers included, without waiting for them) until ``condition()`` holds."""
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0)  # type: ignore[attr-defined]
-        if condition():  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 async def test_opening_a_locked_home_that_needs_migrating_shows_busy_then_recovers(

@@ -32,7 +32,7 @@ from backend.demo import DEMO_NOW, add_bulk_sandboxes
 from backend.local import LocalBackend
 from backend.volumes.models import VolumeConfig
 from tests.reliability.support import copy_home
-from tests.reliability.ui_support import goto, screen_text, show_sandbox
+from tests.reliability.ui_support import goto, screen_text, show_sandbox, until
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.app import MsbApp
@@ -44,16 +44,6 @@ STORM_BURSTS = 4  # per screen
 BURST = 30  # resizes queued before the app gets to handle them
 SIZES = [(40, 12), (250, 70), (80, 24), (41, 13), (120, 10), (20, 6), (200, 15), (60, 50), (10, 3), (132, 43),
          (1, 1)]
-
-
-async def until_true(pilot: object, condition: object, timeout: float = 15) -> bool:
-    """Let the app run until ``condition()`` holds (False after ``timeout`` seconds)."""
-    for _ in range(int(timeout / 0.03)):
-        await pilot.pause(0)  # type: ignore[attr-defined]
-        if condition():  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.03)
-    return False
 
 
 def assert_drawn(app: object, size: tuple[int, int]) -> None:
@@ -78,13 +68,13 @@ async def test_a_40x12_terminal_shows_every_screen_and_dialog(demo_template: Pat
         await pilot.press("escape")
         await goto(pilot, "volumes")
         screen = app.screen_stack[0]
-        assert await until_true(pilot, lambda: screen.loaded)  # type: ignore[attr-defined]
+        assert await until(pilot, lambda: screen.loaded)  # type: ignore[attr-defined]
         screen.table.move_cursor([row.name for row in screen.shown].index("project-data"))  # type: ignore[attr-defined]
         screen.open_selected_volume()  # type: ignore[attr-defined]
         browser = screen.browser  # type: ignore[attr-defined]
-        assert await until_true(pilot, lambda: browser.listed)
+        assert await until(pilot, lambda: browser.listed)
         browser.table.move_cursor([row.name for row in browser.shown].index("README.md"))
-        assert await until_true(pilot, lambda: "README.md" in screen_text(app))
+        assert await until(pilot, lambda: "README.md" in screen_text(app))
         assert_drawn(app, (40, 12))
         await goto(pilot, "config")
         await settle(pilot)
