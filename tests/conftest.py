@@ -1,4 +1,9 @@
-"""Shared fixtures: every test gets its own real home on disk, never the developer's."""
+"""Shared fixtures: every test gets its own real home on disk, never the developer's.
+
+The demo home is built once per run (:func:`demo_template`) and copied for each test that changes
+it (:func:`demo_home`). Tests of the UI (tui/, snapshots/, reliability/) also get
+:func:`ui_environment`: one clock, no auto-refresh, no terminal multiplexer.
+"""
 
 from __future__ import annotations
 
@@ -47,3 +52,37 @@ async def backend(home: Path) -> AsyncIterator[LocalBackend]:
         yield instance
     finally:
         await instance.close()
+
+
+#: Test folders whose tests drive the UI and so get :func:`ui_environment`.
+UI_TEST_DIRS = ("tui", "snapshots", "reliability")
+
+
+@pytest.fixture(autouse=True)
+def ui_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For tests of the UI: every age and timestamp on screen is computed against one instant, no
+    auto-refresh fires mid-test, no tmux/screen clipboard wrapping."""
+    path = request.node.path
+    root = Path(__file__).parent
+    if path.is_relative_to(root) and path.relative_to(root).parts[0] in UI_TEST_DIRS:
+        from tests.tui.support import pin_ui_environment
+
+        pin_ui_environment(monkeypatch)
+    yield
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo home (every status, logs, dir and disk volumes, a config with hosts), built once per
+    run; tests that change it work on :func:`demo_home`."""
+    from tests.tui.support import build_template
+
+    return build_template(tmp_path_factory.mktemp("demo-template"))
+
+
+@pytest.fixture
+def demo_home(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo home."""
+    from tests.tui.support import copy_home
+
+    return copy_home(demo_template, tmp_path / "home")

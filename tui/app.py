@@ -59,10 +59,9 @@ def _sandbox_list_screen() -> Screen[Any]:
 
 
 def _volume_browser_screen() -> Screen[Any]:
-    from tui.screens.volumes.screen import VolumeBrowserScreen  # type: ignore[import-not-found,unused-ignore]
+    from tui.screens.volumes.screen import VolumeBrowserScreen
 
-    screen: Screen[Any] = VolumeBrowserScreen()
-    return screen
+    return VolumeBrowserScreen()
 
 
 def _config_editor_screen() -> Screen[Any]:

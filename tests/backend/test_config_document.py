@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def test_without_module_sources_the_form_has_no_help_but_still_works(monkeypatch
     def no_source(obj: object) -> str:
         raise OSError("could not get source code")
 
-    monkeypatch.setattr(schema.inspect, "getsource", no_source)
+    monkeypatch.setattr(inspect, "getsource", no_source)  # the module backend.config.schema reads
     schema._attribute_docs.cache_clear()
     schema.spec_for.cache_clear()
     try:

@@ -253,9 +253,9 @@ async def test_newer_schema_opens_read_only_and_changes_nothing(home: Path) -> N
         assert backend.read_only
         with pytest.raises(ReadOnlyError, match="newer microsandbox"):
             backend.ensure_writable("create volume")
-        async with database.read() as conn:
-            assert conn is not None
-            result = await conn.exec_driver_sql("SELECT count(*) FROM volume")
+        async with database.read() as reader:
+            assert reader is not None
+            result = await reader.exec_driver_sql("SELECT count(*) FROM volume")
             assert result.scalar_one() == 0
         with pytest.raises(ReadOnlyError):
             await database.write("create volume", lambda conn: asyncio.sleep(0))

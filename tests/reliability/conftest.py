@@ -1,28 +1,12 @@
-"""Fixtures of the reliability suite: the demo home (built once), live copies of it, a fixed clock."""
+"""Fixtures of the reliability suite: live copies of the demo home (built once, in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.tui.support import build_template, pin_ui_environment
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Screens compute ages against one instant; no auto-refresh or terminal multiplexer surprises."""
-    pin_ui_environment(monkeypatch)
-    yield
-
-
-@pytest.fixture(scope="session")
-def reliability_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo home (every status, logs, dir and disk volumes, a config with hosts), built once."""
-    return build_template(tmp_path_factory.mktemp("reliability-template"))
 
 
 def live_copy(template: Path, target: Path) -> Path:
@@ -42,8 +26,8 @@ def live_copy(template: Path, target: Path) -> Path:
 
 
 @pytest.fixture
-def live_home(reliability_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def live_home(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private live copy of the demo home, set as ``MSB_HOME``."""
-    home = live_copy(reliability_template, tmp_path / "home")
+    home = live_copy(demo_template, tmp_path / "home")
     monkeypatch.setenv("MSB_HOME", str(home))
     return home

@@ -10,6 +10,7 @@ from typing import Any
 from backend import LocalBackend, SandboxQuery
 from backend.doctor import gather
 from backend.errors import BackendError
+from backend.volumes.fs import VolumeRoot
 
 QUERIES = ("", "status:running", "label:team=web", "status:stopped,crashed api")
 
@@ -69,7 +70,7 @@ async def read_everything(backend: LocalBackend, *, tolerant: bool = False, per_
                 await call(_drain(v.fs_read_stream(info.name, entry.path)))
         root = await call(v.open_root(info.name))
         if root is not None:  # the thread-worker path of the browser
-            await call(asyncio.to_thread(lambda r=root: sum(1 for _ in r.iter_entries())))
+            await call(asyncio.to_thread(_count_entries, root))
     for query in QUERIES:
         await call(s.list(SandboxQuery.parse(query), limit=50))
         await call(s.count(SandboxQuery.parse(query)))
@@ -92,3 +93,8 @@ async def _drain(chunks: Any) -> int:
     async for chunk in chunks:
         size += len(chunk)
     return size
+
+
+def _count_entries(root: VolumeRoot) -> int:
+    """Walk a volume's top folder the way the browser's thread worker does."""
+    return sum(1 for _ in root.iter_entries())

@@ -55,9 +55,9 @@ MATRIX = [
 
 @pytest.mark.parametrize(("case", "read_only"), MATRIX)
 def test_a_damaged_home_is_reported_and_left_as_it_is(
-    case: BadFileCase, read_only: bool, reliability_template: Path, tmp_path: Path
+    case: BadFileCase, read_only: bool, demo_template: Path, tmp_path: Path
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     if case.needs_unprivileged:
         open_to_everyone(tmp_path)
         chown_tree(home, NOBODY)

@@ -82,9 +82,9 @@ def test_every_case_is_shown_somewhere() -> None:
 
 @pytest.mark.parametrize(("names"), [pytest.param(names, id=title) for title, names in GROUPS])
 async def test_damage_is_explained_on_its_screen_and_nothing_changes(
-    names: list[str], reliability_template: Path, tmp_path: Path
+    names: list[str], demo_template: Path, tmp_path: Path
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     for name in names:
         BY_NAME[name].damage(home)
     before = snapshot(home)
@@ -108,9 +108,9 @@ async def test_damage_is_explained_on_its_screen_and_nothing_changes(
 @pytest.mark.parametrize("damage", [log_two_gigabyte_line, log_two_gigabyte_unterminated],
                          ids=["ends-with-newline", "no-newline"])
 async def test_a_two_gigabyte_line_shows_its_cut_line_as_soon_as_the_tail_is_read(
-    damage: Callable[[Path], None], reliability_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    damage: Callable[[Path], None], demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     damage(home)
     size = (home / "sandboxes" / HUGE_LINE / "logs" / "exec.log").stat().st_size
     # Follow polls fall due while the tail is still reading (as on a loaded machine or a cold cache).

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.support import copy_home
-from tests.reliability.ui_support import screen_text, show_sandbox
+from tests.reliability.ui_support import screen_text, show_sandbox, until
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.header_state import BackendState
@@ -54,20 +54,10 @@ def quick_busy_timeout(home: Path) -> None:
     assert '"busy_timeout_secs": 0' in config.read_text()
 
 
-async def until(pilot: object, condition: object, timeout: float = 15) -> bool:
-    """Let the app run (workers included, without waiting for them) until ``condition()`` holds."""
-    for _ in range(int(timeout / 0.05)):
-        await pilot.pause(0)  # type: ignore[attr-defined]
-        if condition():  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 async def test_opening_a_locked_home_that_needs_migrating_shows_busy_then_recovers(
-    reliability_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     quick_busy_timeout(home)
     db = home / "db" / "msb.db"
     with sqlite3.connect(db) as conn:  # a home from before microsandbox's last migration
@@ -91,9 +81,9 @@ async def test_opening_a_locked_home_that_needs_migrating_shows_busy_then_recove
 
 
 async def test_a_removal_while_a_runtime_holds_the_lock_is_refused_then_works(
-    reliability_template: Path, tmp_path: Path
+    demo_template: Path, tmp_path: Path
 ) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     quick_busy_timeout(home)
     app = make_app(home)
     async with app.run_test(size=(120, 30), notifications=True) as pilot:

@@ -222,7 +222,7 @@ async def test_a_lock_held_past_the_busy_timeout_is_reported_then_cleared(home: 
 
 
 async def test_the_app_lists_filters_and_browses_beside_a_busy_writer(
-    reliability_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same writer against the running app: the sandbox list auto-refreshes every 0.2 s under a
     label filter, then the volume list is rescanned and a writer's volume opened while they come and go."""
@@ -246,7 +246,7 @@ async def test_the_app_lists_filters_and_browses_beside_a_busy_writer(
             return __real(*args, **kwargs)  # type: ignore[operator]
 
         monkeypatch.setattr(owner, name, counted)
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     monkeypatch.setenv("MSB_TUI_REFRESH_SECS", "0.2")
     app = make_app(home)
     async with app.run_test(size=(120, 30), notifications=True) as pilot:

@@ -68,8 +68,8 @@ def build_hostile_volume(home: Path, outside: Path) -> list[str]:
 
 
 @pytest.fixture
-def hostile_home(reliability_template: Path, tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
-    home = copy_home(reliability_template, tmp_path / "home")
+def hostile_home(demo_template: Path, tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    home = copy_home(demo_template, tmp_path / "home")
     names = build_hostile_volume(home, tmp_path / "outside")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(home / "volumes" / VOLUME / "sock"))
@@ -267,8 +267,8 @@ def add_markup_rows(home: Path) -> None:
     (home / "config.json").write_text(json.dumps(document, indent=2))
 
 
-async def test_markup_in_rows_and_file_names_is_shown_as_typed(reliability_template: Path, tmp_path: Path) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+async def test_markup_in_rows_and_file_names_is_shown_as_typed(demo_template: Path, tmp_path: Path) -> None:
+    home = copy_home(demo_template, tmp_path / "home")
     add_markup_rows(home)
     app = make_app(home, read_only=True)
     missing: list[str] = []

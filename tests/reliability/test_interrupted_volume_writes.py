@@ -149,7 +149,7 @@ class FailingCommit(sqlite3.Connection):
 
     armed = False
 
-    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if FailingCommit.armed and sql.strip().upper() == "COMMIT":
             FailingCommit.armed = False
             raise sqlite3.OperationalError("database or disk is full")
@@ -164,7 +164,7 @@ async def test_a_failed_commit_rolls_back_and_releases_the_write_lock(
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         return real_connect(*args, factory=FailingCommit, **kwargs)
 
-    monkeypatch.setattr(sync_writer.sqlite3, "connect", connect)
+    monkeypatch.setattr("backend.db.sync_writer.sqlite3.connect", connect)
     await backend.volumes().create(VolumeConfig("before"))
     FailingCommit.armed = True
     with pytest.raises(BackendError, match="disk is full"):

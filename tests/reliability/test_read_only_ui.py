@@ -23,7 +23,7 @@ from textual.pilot import Pilot
 
 from tests.reliability.conftest import live_copy
 from tests.reliability.support import diff, snapshot
-from tests.reliability.ui_support import goto, screen_text
+from tests.reliability.ui_support import goto, screen_text, until
 from tests.reliability.ui_sweep import (
     SweepReport,
     install_spies,
@@ -96,7 +96,7 @@ def contexts(pilot: Pilot[Any]) -> list[tuple[str, Prepare]]:
 
 
 async def run_sweep(app: MsbApp, home: Path, monkeypatch: pytest.MonkeyPatch) -> SweepReport:
-    report, current = SweepReport(), []
+    report, current = SweepReport(), list[str]()
     install_spies(monkeypatch, report, current)
     before = [snapshot(home)]
     done: set[tuple[str, str, bool]] = set()
@@ -140,11 +140,11 @@ class UnguardedScreen(SandboxListScreen):
 
     @work(exit_on_error=False)
     async def _purge(self) -> None:
-        await self.app.backend.sandboxes().remove("db-migrate")  # type: ignore[attr-defined]
+        await self.app.backend.sandboxes().remove("db-migrate")
 
     def action_touch_log(self) -> None:
         """Around the backend, straight to a file."""
-        home = self.app.backend.home()  # type: ignore[attr-defined]
+        home = self.app.backend.home()
         with open(home / "sandboxes" / "db-migrate" / "logs" / "exec.log", "ab") as log:
             log.write(b"oops\n")
 
@@ -183,7 +183,7 @@ async def test_a_newer_microsandbox_home_opens_read_only_with_a_banner_and_chang
         conn.execute('ALTER TABLE "volume" ADD COLUMN "encryption" text')
     conn.close()
     home = live_copy(live_home, tmp_path / "newer")
-    report, current = SweepReport(), []
+    report, current = SweepReport(), list[str]()
     install_spies(monkeypatch, report, current)
     before = [snapshot(home)]
     app = make_app(home)  # writable, as asked
@@ -191,7 +191,7 @@ async def test_a_newer_microsandbox_home_opens_read_only_with_a_banner_and_chang
         watch_guard(app, report)
         await settle(pilot)
         assert "schema newer than supported: read-only" in screen_text(app)
-        assert app.screen.query_one(SandboxTable).total == 18  # and the rows still list
+        assert await until(pilot, lambda: app.screen.query_one(SandboxTable).total == 18)  # the rows still list
         for _name, prepare in contexts(pilot):
             await sweep_context(pilot, report, current, home, before, prepare, only_guarded=True)
     report.changes += [f"after the session: {c}" for c in diff(before[0], snapshot(home))]

@@ -32,7 +32,7 @@ from backend.demo import DEMO_NOW, add_bulk_sandboxes
 from backend.local import LocalBackend
 from backend.volumes.models import VolumeConfig
 from tests.reliability.support import copy_home
-from tests.reliability.ui_support import goto, screen_text, show_sandbox
+from tests.reliability.ui_support import goto, screen_text, show_sandbox, until
 from tests.reliability.ui_sweep import settle
 from tests.tui.support import make_app
 from tui.app import MsbApp
@@ -46,23 +46,13 @@ SIZES = [(40, 12), (250, 70), (80, 24), (41, 13), (120, 10), (20, 6), (200, 15),
          (1, 1)]
 
 
-async def until_true(pilot: object, condition: object, timeout: float = 15) -> bool:
-    """Let the app run until ``condition()`` holds (False after ``timeout`` seconds)."""
-    for _ in range(int(timeout / 0.03)):
-        await pilot.pause(0)  # type: ignore[attr-defined]
-        if condition():  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.03)
-    return False
-
-
 def assert_drawn(app: object, size: tuple[int, int]) -> None:
     lines = screen_text(app).rstrip("\n").split("\n")  # type: ignore[arg-type]
     assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines), (size, lines[:3])
 
 
-async def test_a_40x12_terminal_shows_every_screen_and_dialog(reliability_template: Path, tmp_path: Path) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+async def test_a_40x12_terminal_shows_every_screen_and_dialog(demo_template: Path, tmp_path: Path) -> None:
+    home = copy_home(demo_template, tmp_path / "home")
     app = make_app(home)
     async with app.run_test(size=(40, 12), notifications=True) as pilot:
         await settle(pilot)
@@ -78,13 +68,13 @@ async def test_a_40x12_terminal_shows_every_screen_and_dialog(reliability_templa
         await pilot.press("escape")
         await goto(pilot, "volumes")
         screen = app.screen_stack[0]
-        assert await until_true(pilot, lambda: screen.loaded)  # type: ignore[attr-defined]
+        assert await until(pilot, lambda: screen.loaded)  # type: ignore[attr-defined]
         screen.table.move_cursor([row.name for row in screen.shown].index("project-data"))  # type: ignore[attr-defined]
         screen.open_selected_volume()  # type: ignore[attr-defined]
         browser = screen.browser  # type: ignore[attr-defined]
-        assert await until_true(pilot, lambda: browser.listed)
+        assert await until(pilot, lambda: browser.listed)
         browser.table.move_cursor([row.name for row in browser.shown].index("README.md"))
-        assert await until_true(pilot, lambda: "README.md" in screen_text(app))
+        assert await until(pilot, lambda: "README.md" in screen_text(app))
         assert_drawn(app, (40, 12))
         await goto(pilot, "config")
         await settle(pilot)
@@ -104,9 +94,9 @@ def resize_now(app: MsbApp, width: int, height: int) -> None:
     app.post_message(Resize(size, size))
 
 
-async def test_a_resize_storm_on_every_screen_leaves_a_working_app(reliability_template: Path,
+async def test_a_resize_storm_on_every_screen_leaves_a_working_app(demo_template: Path,
                                                                     tmp_path: Path) -> None:
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     rng = random.Random(9)
     app = make_app(home)
     resizes = 0
@@ -177,10 +167,10 @@ def _wait(pid: int, timeout: float) -> int | None:
 
 
 @pytest.mark.parametrize("how", ["sighup", "terminal-closed"])
-def test_a_lost_terminal_ends_the_app_cleanly(how: str, reliability_template: Path, tmp_path: Path) -> None:
+def test_a_lost_terminal_ends_the_app_cleanly(how: str, demo_template: Path, tmp_path: Path) -> None:
     """``sighup``: the signal alone (the output is read to the end, so a traceback would be seen);
     ``terminal-closed``: the terminal really goes away (the kernel sends SIGHUP, writes then fail)."""
-    home = copy_home(reliability_template, tmp_path / "home")
+    home = copy_home(demo_template, tmp_path / "home")
     status: int | None = None
     pid, fd = pty.fork()
     if pid == 0:  # the child: a session leader whose controlling terminal is the pty

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -34,6 +35,17 @@ def raw_controls(app: MsbApp) -> list[str]:
     """Control characters found in the text cells of the screen (an escape sequence from a file name
     or a log would be one)."""
     return sorted({repr(c) for c in RAW_CONTROLS.findall(screen_text(app))})
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 15) -> bool:
+    """Let the app run (workers included, without waiting for them) until ``condition()`` holds; False
+    after ``timeout`` seconds. For what a loaded machine may take a while to show."""
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0)
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def goto(pilot: Pilot[Any], mode: str) -> None:

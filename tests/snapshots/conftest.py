@@ -1,33 +1,26 @@
-"""Fixtures for the snapshot tests: fixed clock, demo home, no blinking cursor, no auto-refresh."""
+"""Fixtures for the snapshot tests: no blinking cursor, no colour override (the demo home, fixed clock and
+no auto-refresh come from tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from tests.tui.support import build_template, copy_home, fixed_now
+from textual.widgets import Input, TextArea
 
 
 @pytest.fixture(autouse=True)
-def deterministic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Same instant, no timers firing mid-capture, no terminal-specific clipboard paths."""
-    monkeypatch.setattr("tui.clock.now", fixed_now)
-    monkeypatch.setenv("MSB_TUI_REFRESH_SECS", "600")
-    monkeypatch.delenv("TMUX", raising=False)
-    monkeypatch.delenv("STY", raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
+def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No text cursor blinks: a capture taken mid-blink would differ from the stored one. The blink
+    timers still run, but toggling does nothing, so a focused cursor stays drawn (as with
+    ``cursor_blink = False``, which every test used to set on each input by hand)."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
     yield
 
 
-@pytest.fixture(scope="session")
-def snapshot_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo home, built once per session."""
-    return build_template(tmp_path_factory.mktemp("snapshot-template"))
-
-
-@pytest.fixture
-def demo_home(snapshot_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo home."""
-    return copy_home(snapshot_template, tmp_path / "home")
+@pytest.fixture(autouse=True)
+def colours(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The stored pictures have colours, whatever the developer's NO_COLOR says."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    yield

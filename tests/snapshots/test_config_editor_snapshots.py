@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
 
 from tests.tui.config_editor_helpers import SAMPLE, make_app, settle, type_into
 from tui.screens.config.screen import ConfigEditorScreen
@@ -48,13 +47,6 @@ async def _ready(pilot: Pilot[Any], tab: str | None = None) -> ConfigEditorScree
     return screen
 
 
-def _still(pilot: Pilot[Any]) -> None:
-    """Stop cursor blinking so the capture does not depend on timing."""
-    for widget in pilot.app.screen.query("Input, TextArea").results():
-        if isinstance(widget, Input | TextArea):
-            widget.cursor_blink = False
-
-
 class TestConfigEditorSnapshots:
     """What an operator sees in the config editor."""
 
@@ -65,7 +57,6 @@ class TestConfigEditorSnapshots:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await _ready(pilot)
-            _still(pilot)
 
         assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
@@ -77,7 +68,6 @@ class TestConfigEditorSnapshots:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await _ready(pilot, "sandbox_defaults")
-            _still(pilot)
 
         assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
@@ -88,7 +78,6 @@ class TestConfigEditorSnapshots:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await _ready(pilot, "registries")
-            _still(pilot)
 
         assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
 
@@ -124,7 +113,6 @@ class TestConfigEditorSnapshots:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await _ready(pilot)
-            _still(pilot)
 
         assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
@@ -134,6 +122,5 @@ class TestConfigEditorSnapshots:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await _ready(pilot, "sandbox_defaults")
-            _still(pilot)
 
         assert snap_compare(make_app(read_only=True), terminal_size=(120, 40), run_before=run_before)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, TabbedContent
+from textual.widgets import TabbedContent
 
 from tests.tui.support import make_app, settle
 from tui.screens.sandboxes.detail import SandboxDetailPanel
@@ -85,8 +85,6 @@ def test_filter_and_sort(snap_compare: Any, demo_home: Path, size: tuple[int, in
         await settle(pilot)
         await pilot.press("s")
         await pilot.press("slash")
-        box = pilot.app.screen.query_one("#filter", Input)
-        box.cursor_blink = False
         await pilot.press(*"status:stopped,crashed")
         await _loaded(pilot)
 
@@ -101,7 +99,6 @@ def test_remove_confirmation(snap_compare: Any, demo_home: Path, size: tuple[int
         await _select(pilot, "etl-nightly")
         await pilot.press("x")
         await settle(pilot)
-        pilot.app.screen.query_one(Input).cursor_blink = False
         await settle(pilot)
 
     assert snap_compare(make_app(demo_home), terminal_size=size, run_before=run_before)

@@ -185,8 +185,6 @@ def test_create_volume_dialog(snap_compare: Any, volumes_home: Path, size: tuple
         await pilot.press("n")
         await settle(pilot)
         screen = pilot.app.screen
-        for box in screen.query(Input):
-            box.cursor_blink = False
         screen.query_one("#volume-name", Input).value = "pg-archive"
         from textual.widgets import Select
 
@@ -206,7 +204,6 @@ def test_remove_volume_confirmation(snap_compare: Any, volumes_home: Path) -> No
         await select(pilot, "build-cache")
         await pilot.press("x")
         await settle(pilot)
-        pilot.app.screen.query_one(Input).cursor_blink = False
 
     assert snap_compare(_app(volumes_home), terminal_size=(80, 24), run_before=run_before)
 
@@ -220,7 +217,6 @@ def test_delete_folder_confirmation(snap_compare: Any, volumes_home: Path) -> No
         await cursor_to(pilot, browser, "site")
         await pilot.press("x")
         await settle(pilot)
-        pilot.app.screen.query_one(Input).cursor_blink = False
 
     assert snap_compare(_app(volumes_home), terminal_size=(80, 24), run_before=run_before)
 

@@ -11,7 +11,7 @@ import pytest
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Label, Tooltip
+from textual.widgets import Label, Static, Tooltip
 
 from backend.errors import DatabaseBusyError
 from backend.local import LocalBackend
@@ -187,8 +187,9 @@ async def test_header_shows_a_broken_catalog_and_a_broken_config_together(demo_h
     async with app.run_test(size=(width, 24)) as pilot:
         await settle(pilot)
         assert app.backend_state is BackendState.ERROR
-        status = app.screen.query_one(AppHeader).query_one("#header-status")
+        status = app.screen.query_one(AppHeader).query_one("#header-status", Static)
         shown = status.content
+        assert isinstance(shown, Content), shown
         assert shown.cell_length <= status.content_size.width, shown.plain
         catalog, config = shown.plain.split(" · ")[-2:]
         assert catalog.startswith("✖ db/msb.db") and config.startswith("⚠ config.json")
@@ -313,11 +314,11 @@ async def test_the_palette_lists_the_shell_commands_through_its_provider(demo_ho
         assert ShellCommands in app.COMMANDS
         provider = ShellCommands(app.screen)
         hits = [hit async for hit in provider.discover()]
-        titles = [hit.text for hit in hits if isinstance(hit, DiscoveryHit)]
+        titles = [hit.text or "" for hit in hits if isinstance(hit, DiscoveryHit)]
         assert titles == sorted(titles) and {"Go to Volumes", "Switch home", "Help"} <= set(titles)
         assert "Go to Volumes" not in {c.title for c in app.get_system_commands(app.screen)}
         found = [hit async for hit in provider.search("go to vol")]
         assert found
-        await found[0].command()  # type: ignore[misc]
+        await found[0].command()
         await settle(pilot)
         assert app.current_mode == "volumes"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Button, Input, OptionList, RichLog, Static, TabbedContent
+from textual.widgets import Button, DataTable, Input, OptionList, RichLog, Static, TabbedContent
 
 from backend.demo import add_bulk_sandboxes
 from tests.reliability.ui_support import screen_text
@@ -417,8 +417,8 @@ async def test_runs_table_columns_fit_the_selected_sandbox_not_the_previous_one(
         panel = app.screen.query_one(SandboxDetailPanel)
 
         def status_width() -> int:
-            runs = panel.query_one("#run-table")
-            return [c.get_render_width(runs) for c in runs.columns.values()][1]  # type: ignore[attr-defined]
+            runs = panel.query_one("#run-table", DataTable)
+            return [c.get_render_width(runs) for c in runs.columns.values()][1]
 
         await select(pilot, "ci-runner-7")  # no runs: a wide "no runs recorded" row
         assert panel.detail is not None and not panel.detail.runs
