@@ -5,6 +5,7 @@ Nothing here is cached: every call re-reads the environment, as ``resolve_home()
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -53,3 +54,16 @@ def config_path_source() -> str:
 def home_source() -> str:
     """Where :func:`resolve_home` came from: ``"env"`` or ``"default"``."""
     return "env" if "MSB_HOME" in os.environ else "default"
+
+
+def is_path_component(name: str) -> bool:
+    """True when ``name`` names exactly one entry of a folder (no separator, not ``.``/``..``, no NUL)."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\x00" not in name
+
+
+def owned_volume_id(guest: str) -> str:
+    """The folder an ``Owned`` mount's storage lives in, under ``sandboxes/<n>/owned-volumes/``:
+    ``<basename of the guest path>_<first 8 hex digits of sha256(guest path)>`` (as 0.7.11 names them)."""
+    base = guest.rstrip("/").rsplit("/", 1)[-1] or "root"
+    return f"{base}_{hashlib.sha256(guest.encode()).hexdigest()[:8]}"
+

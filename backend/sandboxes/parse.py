@@ -8,13 +8,13 @@ that way too); nulls and wrong types where a value is required are reported.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from backend.paths import owned_volume_id
 from backend.sandboxes.models import MountInfo, PortInfo
 
 DEFAULT_CPUS = 1
@@ -256,13 +256,6 @@ def _read_mounts(document: Mapping[str, Any], parsed: ParsedConfig) -> None:
             display=display, flags=flags, size_mib=size,
         ))
     parsed.mounts = tuple(out)
-
-
-def owned_volume_id(guest: str) -> str:
-    """The folder an ``Owned`` mount's storage lives in, under ``sandboxes/<n>/owned-volumes/``:
-    ``<basename of the guest path>_<first 8 hex digits of sha256(guest path)>`` (as 0.7.11 names them)."""
-    base = guest.rstrip("/").rsplit("/", 1)[-1] or "root"
-    return f"{base}_{hashlib.sha256(guest.encode()).hexdigest()[:8]}"
 
 
 def _owned_display(storage: object, index: int, problems: list[str]) -> tuple[str, int | None]:

@@ -18,8 +18,7 @@ from typing import Any, Literal
 
 from backend.errors import FsUnsupportedError, ReadOnlyError, VolumeFolderMissingError
 from backend.jsonio import JsonError, loads_row
-from backend.sandboxes.names import sandbox_name_problem
-from backend.sandboxes.parse import owned_volume_id
+from backend.paths import is_path_component, owned_volume_id
 
 OWNED_FOLDER = "owned-volumes"
 
@@ -95,7 +94,7 @@ def owned_volumes(rows: list[tuple[Any, ...]], sandboxes_dir: Path) -> list[Owne
     through a symlink is never looked into."""
     out: list[OwnedVolume] = []
     for name, status, config in rows:
-        if not isinstance(name, str) or sandbox_name_problem(name) is not None or "/" in name or name in (".", ".."):
+        if not isinstance(name, str) or not is_path_component(name):
             continue
         base = sandboxes_dir / name / OWNED_FOLDER
         safe = _is_real_dir(sandboxes_dir / name) and _is_real_dir(base)

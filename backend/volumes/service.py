@@ -42,6 +42,7 @@ from backend.errors import (
     VolumeNotFoundError,
     VolumeRemoveError,
 )
+from backend.paths import is_path_component
 from backend.timefmt import now_text, parse_ts
 from backend.volumes import disk_image
 from backend.volumes.disk_image import DiskEntry, Ext4Usage
@@ -55,7 +56,6 @@ from backend.volumes.storage import (
     attached_image_lock,
     check_name_fits,
     discard_new_folder,
-    is_component,
     provision,
     refuse_if_mounted,
     volume_lock,
@@ -234,7 +234,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
         volumes_dir = self._backend.volumes_dir()
         folder = volumes_dir / name
         # A row microsandbox would never write (a name like "../x") gets its row removed, nothing else.
-        own_folder = is_component(name)
+        own_folder = is_path_component(name)
         # The lock comes before the row is read, so a create still under way (its folder already in
         # place, its row not yet) is waited for rather than half seen.
         async with volume_lock(volumes_dir, name if own_folder else "invalid-name"):
@@ -276,7 +276,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
 
         Mutating calls on it pass this backend's read-only guard.
         """
-        if not is_component(name):
+        if not is_path_component(name):
             validate_volume_name(name)
         return VolumeRoot(self._backend.volume_path(name), volume=name, guard=self._backend.ensure_writable)
 

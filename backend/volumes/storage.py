@@ -178,11 +178,6 @@ def check_name_fits(volumes_dir: Path, name: str) -> None:
         )
 
 
-def is_component(name: str) -> bool:
-    """True when ``name`` names exactly one entry of ``volumes/`` (no separator, not ``.``/``..``)."""
-    return bool(name) and name not in (".", "..") and "/" not in name and "\x00" not in name
-
-
 def discard_new_folder(folder: Path, disk: bool) -> None:
     """Undo a create whose row could not be written: remove the folder made moments ago.
 

@@ -19,18 +19,26 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
-from typing import Literal
 
+from backend.volumes import usage_find
 from backend.volumes.fdio import DIR_FLAGS
-from backend.volumes.models import FsKind, kind_of
-from backend.volumes.paths import Parts
+from backend.volumes.models import kind_of
+from backend.volumes.usage_types import (
+    MAX_DEPTH,
+    MAX_ERROR_SAMPLES,
+    ChildSize,
+    DirUsage,
+    ProgressFn,
+    Usage,
+    UsageProgress,
+    fold_into,
+)
 
-MAX_DEPTH = 256  # one open descriptor per level; deeper folders are counted as errors
-MAX_ERROR_SAMPLES = 20
+__all__ = ["ChildSize", "DirUsage", "ProgressFn", "Usage", "UsageProgress", "child_sizes", "scan_usage",
+           "walk_usage"]
+
 CHECK_EVERY = 2048  # entries between cancel/progress checks inside one large folder
 # Folders with at most this many entries, walked within this time, are counted in Python even where
 # find is usable: starting find costs as much (~3 ms).
@@ -41,90 +49,6 @@ log = logging.getLogger(__name__)
 _fallbacks_logged: set[str] = set()
 
 
-@dataclass(slots=True, eq=False)
-class DirUsage:
-    """One folder of a scan: totals for its whole subtree (itself included), and its sub-folders.
-
-    ``files`` counts every non-folder entry below (a hard-linked file once); ``dirs`` counts the
-    folders below, not itself. ``complete`` is false when the scan of this subtree was cancelled or
-    cut short. Filled in by the scanning thread; read it after the scan, or live for a progressive
-    view (figures only grow; iterate over ``list(node.children.values())``, the dict may grow meanwhile).
-    """
-
-    name: str
-    apparent_bytes: int = 0
-    allocated_bytes: int = 0
-    files: int = 0
-    dirs: int = 0
-    errors: int = 0
-    complete: bool = False
-    children: dict[str, DirUsage] = field(default_factory=dict)
-
-    def find(self, parts: Parts) -> DirUsage | None:
-        """The node for the folder ``parts`` below this one, or None when the scan has none."""
-        node: DirUsage | None = self
-        for name in parts:
-            if node is None:
-                return None
-            node = node.children.get(name)
-        return node
-
-    def walk(self, prefix: str = "") -> Iterator[tuple[str, DirUsage]]:
-        """``(path, node)`` for this folder and every folder below it, parents first."""
-        path = prefix + "/" + self.name if self.name else prefix
-        yield path or "/", self
-        for child in self.children.values():
-            yield from child.walk(path)
-
-
-@dataclass(frozen=True, slots=True)
-class UsageProgress:
-    """A snapshot sent to the progress callback while scanning."""
-
-    files: int
-    dirs: int
-    apparent_bytes: int
-    allocated_bytes: int
-    errors: int
-    elapsed_s: float
-    current: str
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """The result of a scan. ``complete`` is false when it was cancelled; the figures then cover what
-    was counted so far. ``tree`` is the per-folder breakdown (None when not asked for). ``scanner`` is
-    the walk that counted: ``find`` (GNU find, in C), ``python`` (the fallback), or empty when no folder
-    was walked (a disk image's sizes)."""
-
-    apparent_bytes: int
-    allocated_bytes: int
-    files: int
-    dirs: int
-    errors: int
-    complete: bool
-    tree: DirUsage | None = None
-    error_samples: tuple[str, ...] = ()
-    elapsed_s: float = 0.0
-    scanner: Literal["find", "python", ""] = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ChildSize:
-    """One row of an ncdu-style listing: a child of a folder with the size of everything under it.
-
-    ``items`` is the number of entries inside a folder (0 for anything else).
-    """
-
-    name: str
-    kind: FsKind
-    apparent_bytes: int
-    allocated_bytes: int
-    items: int
-    complete: bool = True
-
-
-ProgressFn = Callable[[UsageProgress], None]
 
 
 class _Frame:
@@ -135,14 +59,6 @@ class _Frame:
         self.node = node
         self.pending: list[str] = []
         self.path = path
-
-
-def _fold(child: DirUsage, parent: DirUsage) -> None:
-    parent.apparent_bytes += child.apparent_bytes
-    parent.allocated_bytes += child.allocated_bytes
-    parent.files += child.files
-    parent.dirs += child.dirs + 1
-    parent.errors += child.errors
 
 
 class _Scanner:
@@ -290,7 +206,7 @@ class _Scanner:
         self.note(child, path, exc)
         if tree:
             frame.node.children[name] = child
-        _fold(child, frame.node)
+        fold_into(child, frame.node)
 
 
 def scan_usage(
@@ -308,7 +224,6 @@ def scan_usage(
     every ``interval_s`` seconds, and once at the end, in the scanning thread. The walk runs in GNU
     find (see :mod:`backend.volumes.usage_find`), or in Python (:func:`walk_usage`) where find is unusable.
     """
-    from backend.volumes import usage_find  # it builds on this module's types
 
     fd = os.dup(folder) if isinstance(folder, int) else os.open(folder, DIR_FLAGS)
     try:
@@ -374,13 +289,13 @@ def _walk(folder: Path | int, progress: ProgressFn | None, cancel: Event | None,
             os.close(frame.fd)
             frame.node.complete = True
             if stack:
-                _fold(frame.node, stack[-1].node)
+                fold_into(frame.node, stack[-1].node)
     finally:
         while stack:  # cut short: fold what was counted so far into the ancestors
             frame = stack.pop()
             os.close(frame.fd)
             if stack:
-                _fold(frame.node, stack[-1].node)
+                fold_into(frame.node, stack[-1].node)
     if scanner.over_limit:
         return None
     scanner.maybe_report(force=True)

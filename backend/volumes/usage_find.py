@@ -51,7 +51,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from backend.volumes.usage import MAX_DEPTH, MAX_ERROR_SAMPLES, DirUsage, ProgressFn, Usage, UsageProgress, _fold
+from backend.volumes.usage_types import (
+    MAX_DEPTH,
+    MAX_ERROR_SAMPLES,
+    DirUsage,
+    ProgressFn,
+    Usage,
+    UsageProgress,
+    fold_into,
+)
 
 FIND = "find"  # looked up on PATH; tests point it elsewhere to force the fallback
 MIN_VERSION = (4, 6)  # -printf %d %i %D %s %b %P, -xdev and the O_NOFOLLOW fts walk all predate it
@@ -263,7 +271,7 @@ class _Stream:
     def close(self, complete: bool = True) -> None:
         node = self.stack.pop()
         node.complete = complete
-        _fold(node, self.stack[-1])
+        fold_into(node, self.stack[-1])
 
     def record(self, record: bytes) -> None:
         kind = record[:1]

@@ -21,7 +21,8 @@ from backend.errors import ReadOnlyError, VolumeFolderMissingError
 from backend.profiles import PROFILE_0_7
 from backend.profiles.catalog07 import create_catalog_0_7
 from backend.sandboxes.models import SandboxQuery
-from backend.sandboxes.parse import owned_volume_id, parse_config
+from backend.paths import owned_volume_id
+from backend.sandboxes.parse import parse_config
 from tests.backend.sandbox_helpers import add_run, dead_pid
 from tests.data import DATA
 

@@ -85,7 +85,7 @@ async def test_the_sync_and_async_writers_both_check_inside_the_transaction(back
         ran.append("async")
 
     with pytest.raises(HomeChangedError):
-        await database.write("test write", async_work)  # type: ignore[arg-type]
+        await database.write("test write", async_work)
     database._block = None  # as if it had not been noticed: the sync writer must notice on its own
     with pytest.raises(HomeChangedError):
         await database.write_sync("test write", lambda conn: ran.append("sync"))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from backend.volumes import usage, usage_find
+from backend.volumes import usage, usage_find, usage_types
 from backend.volumes.usage import UsageProgress, scan_usage
 from backend.volumes.usage_find import _Stream, _Totals, unquote
 from tests.backend.usage_support import SCANNERS, du, figures, make_tree, use_scanner
@@ -401,7 +401,7 @@ def test_folders_deeper_than_the_limit_are_errors_in_both_walks(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for _ in range(usage.MAX_DEPTH + 3):
+        for _ in range(usage_types.MAX_DEPTH + 3):
             os.mkdir("d", dir_fd=fd)
             child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
             os.close(fd)
@@ -413,7 +413,7 @@ def test_folders_deeper_than_the_limit_are_errors_in_both_walks(tmp_path: Path,
     found, walked = scans["find"], scans["python"]
     assert found.errors == walked.errors == 1
     assert found.error_samples == walked.error_samples
-    assert found.error_samples[0].endswith(f"deeper than {usage.MAX_DEPTH} levels, not scanned")
+    assert found.error_samples[0].endswith(f"deeper than {usage_types.MAX_DEPTH} levels, not scanned")
     assert figures(found.tree) == figures(walked.tree)
 
 

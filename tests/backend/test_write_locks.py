@@ -77,7 +77,7 @@ async def test_create_builds_in_a_staging_folder_and_renames_it_into_place(
         renames.append((Path(src).name, Path(dst).name))
         real_rename(src, dst)
 
-    monkeypatch.setattr(volume_storage.os, "rename", spy)
+    monkeypatch.setattr(os, "rename", spy)
     await backend.volumes().create(VolumeConfig("web"))
     assert len(renames) == 1 and renames[0][1] == "web"
     staged = renames[0][0]

@@ -14,7 +14,6 @@ from backend.volumes import usage_find
 from backend.volumes.usage import _Scanner
 from backend.volumes.usage_find import _Stream
 from backend.volumes.models import VolumeConfig
-from backend.volumes.usage import _Scanner
 from tests.tui.support import backend_for, make_app, settle, static_text
 from tests.tui.volume_browser_helpers import browser_screen, enter_folder, listed, loaded, open_volume, select
 
