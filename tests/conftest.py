@@ -7,6 +7,9 @@ it (:func:`demo_home`). Tests of the UI (tui/, snapshots/, reliability/) also ge
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,6 +26,21 @@ from tests.sdk07_fixtures import (  # noqa: F401 - fixtures of the microsandbox=
     sdk07_home,
     sdk07_home_template,
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run a short temporary root, removed at the end.
+
+    microsandbox derives Unix socket paths from ``MSB_HOME`` and refuses a home whose paths would
+    reach 108 bytes. pytest's own root (``/tmp/pytest-of-<user>/pytest-<n>/``, plus ``popen-gw<k>/``
+    under pytest-xdist) leaves the reference SDKs too little room, so the homes of the interop tests
+    would be refused for their length alone.
+    """
+    if config.option.basetemp is None and "PYTEST_XDIST_WORKER" not in os.environ:
+        root = tempfile.mkdtemp(prefix="msbt-")
+        config.option.basetemp = root
+        config.add_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
 
 
 @pytest.fixture(autouse=True)
