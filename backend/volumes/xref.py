@@ -163,6 +163,9 @@ def build(
             target.append(ref)
     refs = []
     for row in rows:
+        if row.problem is not None:  # a name like ``..``: its "folder" is somewhere else, never looked at
+            refs.append(VolumeCrossRef(row.name, tuple(by_volume[row.name]), False, False))
+            continue
         folder_missing = not row.path.is_dir() or row.path.is_symlink()
         image_missing = (row.kind == "disk" and not folder_missing and row.disk_path is not None
                          and not row.disk_path.is_file())
