@@ -15,8 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from backend.config.model import LocalConfig
+from backend.config.text import render_preserving
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError, ConfigWriteError
 from backend.fileio import atomic_write_bytes
+from backend.jsonio import JsonError, loads_strict
 from backend.safeopen import FileTooLargeError, SpecialFileError, read_regular
 
 #: More than any config.json microsandbox writes (a few KB); a bigger file is refused unread.
@@ -35,17 +37,19 @@ def parse_config_text(text: str, path: Path) -> tuple[dict[str, Any], LocalConfi
     schema error.
     """
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        what = "the file is empty" if not text.strip() else f"invalid JSON: {exc.msg}"
+        document = loads_strict(text)
+    except JsonError as exc:
+        what = "the file is empty" if not text.strip() else f"invalid JSON: {exc.reason}"
+        where = f" at line {exc.line} column {exc.column}" if exc.line is not None else ""
         raise ConfigParseError(
-            f"failed to parse config `{path}`: {what} at line {exc.lineno} column {exc.colno}. "
+            f"failed to parse config `{path}`: {what}{where}. "
             "Fix the JSON (microsandbox itself would silently fall back to defaults).",
             path,
-            line=exc.lineno,
-            column=exc.colno,
+            line=exc.line,
+            column=exc.column,
             summary=f"{path.name} is empty: fix it" if not text.strip()
-            else f"{path.name} line {exc.lineno}: fix the JSON",
+            else f"{path.name} line {exc.line}: fix the JSON" if exc.line is not None
+            else f"{path.name}: fix the JSON",
         ) from None
     return document, validate_config_document(document, path)
 
@@ -200,13 +204,19 @@ def save_persisted_config(config: LocalConfig, path: Path | None = None) -> Path
     current = read_config_file(target)
     if current.text is not None:
         try:
-            parsed = json.loads(current.text)
-        except json.JSONDecodeError:
+            parsed = loads_strict(current.text)
+        except JsonError:
             parsed = None
         if isinstance(parsed, dict):
             existing = parsed
     document = merge_document(existing, config.to_document(), LocalConfig)
-    write_config_text(target, dumps_config(document))
+    if existing and current.text is not None:
+        # Untouched values keep their text: ``1e400`` would come back from floats as ``Infinity`` (not
+        # JSON, so microsandbox would ignore the whole file) and ``1e-400`` as ``0.0``.
+        text = render_preserving(current.text, existing, document)
+    else:
+        text = dumps_config(document)
+    write_config_text(target, text)
     return target
 
 
