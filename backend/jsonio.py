@@ -42,8 +42,14 @@ def _from_decode_error(exc: json.JSONDecodeError) -> JsonError:
     return JsonError(exc.msg, line=exc.lineno, column=exc.colno, position=exc.pos)
 
 
-def loads_row(text: str | bytes) -> Any:
-    """``json.loads`` that turns any failure, nesting too deep for Python included, into JsonError."""
+def loads_row(text: str | bytes, *, max_depth: int = SERDE_MAX_DEPTH) -> Any:
+    """``json.loads`` that turns any failure into JsonError, nesting deeper than ``max_depth`` included
+    (microsandbox never writes deeper than its own parser reads, and a deeper value would make every
+    later walk of it, a deep copy or a render, recurse without bound)."""
+    too_deep = _too_deep(text, max_depth)
+    if too_deep is not None:
+        line, column = _position(text, too_deep)
+        raise JsonError(f"nested deeper than {max_depth} levels", line=line, column=column, position=too_deep)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -52,6 +58,15 @@ def loads_row(text: str | bytes) -> Any:
         raise JsonError("JSON nested too deeply") from None
     except (ValueError, TypeError) as exc:  # invalid UTF-8 in bytes
         raise JsonError(str(exc)) from None
+
+
+def _too_deep(text: str | bytes, limit: int) -> int | None:
+    """:func:`_depth_at`, skipped (at C speed) for text with too few brackets to nest that deep."""
+    if isinstance(text, str):
+        brackets = text.count("[") + text.count("{")
+    else:
+        brackets = text.count(b"[") + text.count(b"{")
+    return None if brackets <= limit else _depth_at(text, limit)
 
 
 def _depth_at(text: str | bytes, limit: int) -> int | None:
@@ -85,7 +100,7 @@ def loads_strict(text: str | bytes, *, parse_float: Callable[[str], Any] | None 
     ``parse_float``/``parse_int`` are passed to :func:`json.loads`, for callers that must keep number
     literals exact.
     """
-    too_deep = _depth_at(text, SERDE_MAX_DEPTH)
+    too_deep = _too_deep(text, SERDE_MAX_DEPTH)
     if too_deep is not None:
         deep_line, deep_column = _position(text, too_deep)
         raise JsonError(f"nested deeper than {SERDE_MAX_DEPTH} levels (microsandbox's limit)",

@@ -9,7 +9,6 @@ and looks at ``db/self-downgrade/``; anything unexpected rolls the write back.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 from backend.db.ledger import LEASE_SQL, read_ledger
 from backend.errors import ReadOnlyReason, WriteBlock
+from backend.jsonio import loads_row
 from backend.timefmt import parse_ts
 
 Query = Callable[[str], Sequence[Sequence[Any]]]
@@ -105,7 +105,7 @@ def _journal_phase(journal: Path) -> str | None:
     if len(data) > JOURNAL_MAX_BYTES:
         return "unreadable"
     try:
-        document = json.loads(data)
+        document = loads_row(data)
     except ValueError:
         return "unreadable"
     phase = document.get("phase") if isinstance(document, dict) else None

@@ -35,6 +35,7 @@ from backend.db import tables
 from backend.db.engine import READ_MMAP_SIZE
 from backend.db.inflight import finishes
 from backend.fileio import FolderRemoval
+from backend.jsonio import loads_row
 from backend.errors import (
     FsUnsupportedError,
     VolumeAlreadyExistsError,
@@ -104,7 +105,7 @@ def _parse_labels(text: str, name: str) -> tuple[tuple[str, str], ...]:
 def _labels_from_json(text: str) -> tuple[tuple[str, str], ...] | None:
     """Parsed label pairs (cached: many volumes share the same labels), None when unreadable."""
     try:
-        value = json.loads(text)
+        value = loads_row(text)
         if isinstance(value, dict):
             value = list(value.items())
         return tuple((str(k), str(v)) for k, v in value)
