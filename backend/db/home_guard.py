@@ -18,6 +18,7 @@ from typing import Any
 from backend.db.ledger import LEASE_SQL, read_ledger
 from backend.errors import ReadOnlyReason, WriteBlock
 from backend.jsonio import loads_row
+from backend.safeopen import read_regular
 from backend.timefmt import parse_ts
 
 Query = Callable[[str], Sequence[Sequence[Any]]]
@@ -93,16 +94,10 @@ def downgrade_block(db_dir: Path) -> ReadOnlyReason | None:
 
 def _journal_phase(journal: Path) -> str | None:
     try:
-        fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        data = read_regular(journal, JOURNAL_MAX_BYTES, follow=False)
+    except FileNotFoundError:
         return None
-    try:
-        data = os.read(fd, JOURNAL_MAX_BYTES + 1)
-    except OSError:
-        return "unreadable"
-    finally:
-        os.close(fd)
-    if len(data) > JOURNAL_MAX_BYTES:
+    except OSError:  # a symlink, FIFO, device, folder or an oversized file: not a journal we trust
         return "unreadable"
     try:
         document = loads_row(data)
