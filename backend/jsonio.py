@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,13 +61,35 @@ def loads_row(text: str | bytes, *, max_depth: int = SERDE_MAX_DEPTH) -> Any:
         raise JsonError(str(exc)) from None
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_BYTES = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKET_BYTES = re.compile(rb"[^\[\]{}]+")
+
+
 def _too_deep(text: str | bytes, limit: int) -> int | None:
-    """:func:`_depth_at`, skipped (at C speed) for text with too few brackets to nest that deep."""
+    """:func:`_depth_at`, but cheap for the common case: text with too few brackets to nest that deep is
+    passed at once, and otherwise only its brackets outside strings (found by regular expressions, at C
+    speed) are walked; the exact scan runs only for text that really nests too deep."""
     if isinstance(text, str):
-        brackets = text.count("[") + text.count("{")
+        if text.count("[") + text.count("{") <= limit:
+            return None
+        brackets: str | bytes = _NOT_BRACKET.sub("", _STRING.sub("", text))
+        opening: tuple[object, ...] = ("[", "{")
     else:
-        brackets = text.count(b"[") + text.count(b"{")
-    return None if brackets <= limit else _depth_at(text, limit)
+        if text.count(b"[") + text.count(b"{") <= limit:
+            return None
+        brackets = _NOT_BRACKET_BYTES.sub(b"", _STRING_BYTES.sub(b"", text))
+        opening = (0x5B, 0x7B)
+    depth = 0
+    for bracket in brackets:
+        if bracket in opening:
+            depth += 1
+            if depth > limit:
+                return _depth_at(text, limit)
+        else:
+            depth -= 1
+    return None
 
 
 def _depth_at(text: str | bytes, limit: int) -> int | None:

@@ -68,3 +68,15 @@ def test_a_deep_config_file_is_the_files_error(home: Path, depth: int) -> None:
     loaded = read_config_file(home / "config.json")
     assert isinstance(loaded.error, ConfigParseError) and "nested deeper than 128" in loaded.error.message
     assert not check_text(text).ok
+
+
+def test_brackets_inside_strings_neither_hide_nor_fake_depth() -> None:
+    from backend.jsonio import JsonError, loads_row
+
+    hidden = '["' + "]" * 500 + '\\"]", ' + deep(200) + "]"
+    for text in (hidden, hidden.encode()):
+        with pytest.raises(JsonError, match="nested deeper than 128"):
+            loads_row(text)
+    assert loads_row('["' + "[" * 500 + '\\"["]') == ["[" * 500 + '"[']
+    many = json.dumps([{"k": i} for i in range(1000)])  # many brackets, shallow
+    assert len(loads_row(many)) == 1000
