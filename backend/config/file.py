@@ -18,7 +18,7 @@ from backend.config.model import LocalConfig
 from backend.config.text import render_preserving
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError, ConfigWriteError
 from backend.fileio import atomic_write_bytes
-from backend.jsonio import JsonError, loads_strict
+from backend.jsonio import JsonError, loads_row, loads_strict
 from backend.safeopen import FileTooLargeError, SpecialFileError, read_regular
 
 #: More than any config.json microsandbox writes (a few KB); a bigger file is refused unread.
@@ -202,15 +202,19 @@ def save_persisted_config(config: LocalConfig, path: Path | None = None) -> Path
     target = path or config_path()
     existing: dict[str, Any] = {}
     current = read_config_file(target)
+    strict = False
     if current.text is not None:
         try:
-            parsed = loads_strict(current.text)
+            parsed, strict = loads_strict(current.text), True
         except JsonError:
-            parsed = None
+            try:  # a file microsandbox rejects (a duplicate key, NaN): keep what it holds all the same
+                parsed = loads_row(current.text)
+            except JsonError:
+                parsed = None
         if isinstance(parsed, dict):
             existing = parsed
     document = merge_document(existing, config.to_document(), LocalConfig)
-    if existing and current.text is not None:
+    if existing and strict and current.text is not None:
         # Untouched values keep their text: ``1e400`` would come back from floats as ``Infinity`` (not
         # JSON, so microsandbox would ignore the whole file) and ``1e-400`` as ``0.0``.
         text = render_preserving(current.text, existing, document)

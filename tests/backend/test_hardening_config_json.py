@@ -71,3 +71,12 @@ def test_untouched_numbers_keep_their_text_when_the_backend_saves(home: Path) ->
     assert "Infinity" not in text
     assert json.loads(text)["log_level"] == "debug"
     assert read_config_file(path).error is None
+
+
+def test_saving_over_a_file_microsandbox_rejects_keeps_its_unknown_keys(home: Path) -> None:
+    path = home / "config.json"
+    path.write_text('{"x-mine": {"a": 1}, "log_level": "info", "log_level": "warn"}\n')
+    save_persisted_config(LocalConfig.model_validate({"log_level": "debug"}), path)
+    saved = json.loads(path.read_text())
+    assert saved["x-mine"] == {"a": 1} and saved["log_level"] == "debug"
+    assert read_config_file(path).error is None
