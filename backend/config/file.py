@@ -101,9 +101,11 @@ def read_config_file(path: Path) -> ConfigFile:
     try:
         # Non-blocking, regular files only, capped: a FIFO or /dev/zero in its place cannot hang a read.
         raw = read_regular(path, CONFIG_MAX_BYTES)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # what Path.exists() calls missing
         return ConfigFile(path, False, None, None, None, LocalConfig())
     except OSError as exc:  # also a folder on the way that cannot be searched
+        if exc.errno == errno.ELOOP:
+            return ConfigFile(path, False, None, None, None, LocalConfig())
         special = isinstance(exc, (SpecialFileError, FileTooLargeError))
         error = ConfigReadError(
             f"failed to read config `{path}`: {exc.strerror or exc}. "
