@@ -80,3 +80,13 @@ def test_brackets_inside_strings_neither_hide_nor_fake_depth() -> None:
     assert loads_row('["' + "[" * 500 + '\\"["]') == ["[" * 500 + '"[']
     many = json.dumps([{"k": i} for i in range(1000)])  # many brackets, shallow
     assert len(loads_row(many)) == 1000
+
+
+async def test_a_deep_page_cursor_is_an_invalid_cursor(backend: LocalBackend) -> None:
+    import base64
+
+    from backend.errors import InvalidCursorError
+
+    cursor = base64.urlsafe_b64encode(deep(1500).encode()).decode().rstrip("=")
+    with pytest.raises(InvalidCursorError):
+        await backend.sandboxes().list(SandboxQuery(), after=cursor)
