@@ -162,7 +162,7 @@ def loads_strict(text: str | bytes, *, parse_float: Callable[[str], Any] | None 
         line, column = _where(text, offset)
         raise JsonError(f"duplicate key `{duplicate[0]}` (microsandbox rejects a file with one)",
                         line=line, column=column, position=offset)
-    surrogate = _lone_surrogate(value)
+    surrogate = _lone_surrogate(value) if _may_hold_surrogates(text) else None
     if surrogate is not None:
         raise JsonError(f"a string holds a lone surrogate escape ({surrogate!r}), which microsandbox rejects")
     return value
@@ -186,6 +186,21 @@ def _second_key_offset(text: str | bytes, key: str) -> int | None:
     first = source.find(token)
     second = source.find(token, first + 1) if first >= 0 else -1
     return second if second >= 0 else None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_RAW_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _may_hold_surrogates(text: str | bytes) -> bool:
+    """Whether a string of the parsed value can hold a surrogate: only through a ``\\uD8xx``-``\\uDFxx``
+    escape, or one already in ``text`` (a C-speed search, so the walk runs only then)."""
+    if isinstance(text, bytes):
+        return b"\\u" in text and _SURROGATE_ESCAPE_BYTES.search(text) is not None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
+        return True
+    return not text.isascii() and _RAW_SURROGATE.search(text) is not None
 
 
 def _lone_surrogate(value: Any) -> str | None:

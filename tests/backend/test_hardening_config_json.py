@@ -80,3 +80,18 @@ def test_saving_over_a_file_microsandbox_rejects_keeps_its_unknown_keys(home: Pa
     saved = json.loads(path.read_text())
     assert saved["x-mine"] == {"a": 1} and saved["log_level"] == "debug"
     assert read_config_file(path).error is None
+
+
+@pytest.mark.parametrize("text", ['{"x": "\\uDBFF"}', b'{"x": "\\udc00"}', '{"x": "\ud800"}', '["\\u00e9", "\\udfff"]'])
+def test_lone_surrogates_are_found_however_they_are_written(text: str | bytes) -> None:
+    from backend.jsonio import JsonError, loads_strict
+
+    with pytest.raises(JsonError, match="lone surrogate"):
+        loads_strict(text)
+
+
+def test_pairs_and_escaped_backslashes_are_not_surrogates() -> None:
+    from backend.jsonio import loads_strict
+
+    assert loads_strict('{"x": "\\ud83d\\ude00", "y": "\\\\ud800", "z": "é"}') == {
+        "x": "😀", "y": "\\ud800", "z": "é"}
