@@ -234,6 +234,19 @@ class PathTraversalError(FsError):
         self.path = path
 
 
+class UnsafeNameError(FsError):
+    """A name read from the catalog cannot name one folder (``..``, ``a/b``, empty, NUL), so nothing
+    is opened under it: the row is listed with a problem, and file operations on it are refused."""
+
+    title = "Unsafe name"
+
+    def __init__(self, what: str, name: object) -> None:
+        super().__init__(
+            f"{what} {name!r}: the name is not a safe folder name (empty, `.`, `..`, or holding `/` or NUL), "
+            "so its files are not opened; fix or remove the catalog row")
+        self.name = name
+
+
 class ToolMissingError(BackendError):
     """An external program the operation needs (mkfs.ext4, debugfs) is not installed."""
 

@@ -41,8 +41,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, like: Path | None = None) -> 
         mode = stat.S_IMODE(info.st_mode)
         owner = (info.st_uid, info.st_gid)
     _remove_stale_temps(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    tmp, fd = _new_temp(path)
     try:
         try:
             view = memoryview(data)
@@ -66,6 +65,22 @@ def atomic_write_bytes(path: Path, data: bytes, *, like: Path | None = None) -> 
             pass
         raise
     fsync_dir(path.parent)
+
+
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _new_temp(path: Path) -> tuple[Path, int]:
+    """A new empty file beside ``path``, created exclusively (never an existing file or a planted
+    symlink) under an unpredictable name: ``.<name>.tmp-<pid>-<random>`` (the pid lets a later save
+    clean up after a writer that died). ``tempfile.mkstemp`` does the same, but through its own ``os``,
+    which the fault-injection tests could not reach."""
+    while True:
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(8)}")
+        try:
+            return tmp, os.open(tmp, _TEMP_FLAGS, 0o600)
+        except FileExistsError:
+            continue
 
 
 def fsync_dir(folder: Path) -> None:
@@ -111,7 +126,7 @@ def _remove_stale_temps(path: Path) -> None:
     for name in names:
         if not name.startswith(prefix):
             continue
-        pid = name[len(prefix):]
+        pid = name[len(prefix):].split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             try:
                 os.unlink(path.parent / name)

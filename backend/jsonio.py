@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -42,8 +43,14 @@ def _from_decode_error(exc: json.JSONDecodeError) -> JsonError:
     return JsonError(exc.msg, line=exc.lineno, column=exc.colno, position=exc.pos)
 
 
-def loads_row(text: str | bytes) -> Any:
-    """``json.loads`` that turns any failure, nesting too deep for Python included, into JsonError."""
+def loads_row(text: str | bytes, *, max_depth: int = SERDE_MAX_DEPTH) -> Any:
+    """``json.loads`` that turns any failure into JsonError, nesting deeper than ``max_depth`` included
+    (microsandbox never writes deeper than its own parser reads, and a deeper value would make every
+    later walk of it, a deep copy or a render, recurse without bound)."""
+    too_deep = _too_deep(text, max_depth)
+    if too_deep is not None:
+        line, column = _position(text, too_deep)
+        raise JsonError(f"nested deeper than {max_depth} levels", line=line, column=column, position=too_deep)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -52,6 +59,37 @@ def loads_row(text: str | bytes) -> Any:
         raise JsonError("JSON nested too deeply") from None
     except (ValueError, TypeError) as exc:  # invalid UTF-8 in bytes
         raise JsonError(str(exc)) from None
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_BYTES = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKET_BYTES = re.compile(rb"[^\[\]{}]+")
+
+
+def _too_deep(text: str | bytes, limit: int) -> int | None:
+    """:func:`_depth_at`, but cheap for the common case: text with too few brackets to nest that deep is
+    passed at once, and otherwise only its brackets outside strings (found by regular expressions, at C
+    speed) are walked; the exact scan runs only for text that really nests too deep."""
+    if isinstance(text, str):
+        if text.count("[") + text.count("{") <= limit:
+            return None
+        brackets: str | bytes = _NOT_BRACKET.sub("", _STRING.sub("", text))
+        opening: tuple[object, ...] = ("[", "{")
+    else:
+        if text.count(b"[") + text.count(b"{") <= limit:
+            return None
+        brackets = _NOT_BRACKET_BYTES.sub(b"", _STRING_BYTES.sub(b"", text))
+        opening = (0x5B, 0x7B)
+    depth = 0
+    for bracket in brackets:
+        if bracket in opening:
+            depth += 1
+            if depth > limit:
+                return _depth_at(text, limit)
+        else:
+            depth -= 1
+    return None
 
 
 def _depth_at(text: str | bytes, limit: int) -> int | None:
@@ -85,7 +123,7 @@ def loads_strict(text: str | bytes, *, parse_float: Callable[[str], Any] | None 
     ``parse_float``/``parse_int`` are passed to :func:`json.loads`, for callers that must keep number
     literals exact.
     """
-    too_deep = _depth_at(text, SERDE_MAX_DEPTH)
+    too_deep = _too_deep(text, SERDE_MAX_DEPTH)
     if too_deep is not None:
         deep_line, deep_column = _position(text, too_deep)
         raise JsonError(f"nested deeper than {SERDE_MAX_DEPTH} levels (microsandbox's limit)",
@@ -124,7 +162,7 @@ def loads_strict(text: str | bytes, *, parse_float: Callable[[str], Any] | None 
         line, column = _where(text, offset)
         raise JsonError(f"duplicate key `{duplicate[0]}` (microsandbox rejects a file with one)",
                         line=line, column=column, position=offset)
-    surrogate = _lone_surrogate(value)
+    surrogate = _lone_surrogate(value) if _may_hold_surrogates(text) else None
     if surrogate is not None:
         raise JsonError(f"a string holds a lone surrogate escape ({surrogate!r}), which microsandbox rejects")
     return value
@@ -148,6 +186,21 @@ def _second_key_offset(text: str | bytes, key: str) -> int | None:
     first = source.find(token)
     second = source.find(token, first + 1) if first >= 0 else -1
     return second if second >= 0 else None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_RAW_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _may_hold_surrogates(text: str | bytes) -> bool:
+    """Whether a string of the parsed value can hold a surrogate: only through a ``\\uD8xx``-``\\uDFxx``
+    escape, or one already in ``text`` (a C-speed search, so the walk runs only then)."""
+    if isinstance(text, bytes):
+        return b"\\u" in text and _SURROGATE_ESCAPE_BYTES.search(text) is not None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
+        return True
+    return not text.isascii() and _RAW_SURROGATE.search(text) is not None
 
 
 def _lone_surrogate(value: Any) -> str | None:

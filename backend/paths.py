@@ -9,6 +9,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from backend.errors import UnsafeNameError
+
 BASE_DIR_NAME = ".microsandbox"
 CONFIG_FILENAME = "config.json"
 DB_SUBDIR = "db"
@@ -56,9 +58,29 @@ def home_source() -> str:
     return "env" if "MSB_HOME" in os.environ else "default"
 
 
-def is_path_component(name: str) -> bool:
-    """True when ``name`` names exactly one entry of a folder (no separator, not ``.``/``..``, no NUL)."""
-    return bool(name) and name not in (".", "..") and "/" not in name and "\x00" not in name
+def is_path_component(name: object) -> bool:
+    """True when ``name`` is text naming exactly one entry of a folder (no separator, not ``.``/``..``,
+    no NUL)."""
+    return (isinstance(name, str) and bool(name) and name not in (".", "..") and "/" not in name
+            and "\x00" not in name)
+
+
+#: The problem a list shows on a catalog row whose name cannot be a folder name.
+UNSAFE_NAME_PROBLEM = "name is not a safe folder name; not opened"
+
+
+def name_problem(name: object) -> str | None:
+    """:data:`UNSAFE_NAME_PROBLEM` when ``name`` is not one path component, else None."""
+    return None if is_path_component(name) else UNSAFE_NAME_PROBLEM
+
+
+def safe_child(folder: Path, name: object, what: str) -> Path:
+    """``folder / name`` for a name read from the catalog; :class:`UnsafeNameError` when the name is not
+    exactly one path component (so the result can never leave ``folder``)."""
+    if not is_path_component(name):
+        raise UnsafeNameError(what, name)
+    assert isinstance(name, str)
+    return folder / name
 
 
 def owned_volume_id(guest: str) -> str:

@@ -22,6 +22,7 @@ from backend.config.schema import HOSTS_PATH, MISSING, SDK_KEYS, KeyPath, displa
 from backend.config.text import key_offsets, locate_key
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigWriteError
 from backend.fileio import fsync_dir
+from backend.jsonio import JsonError, loads_strict
 
 # -- checking raw text (the repair view) -----------------------------------------------------------
 
@@ -65,10 +66,10 @@ class TextCheck:
 def check_text(text: str) -> TextCheck:
     """Parse and validate ``text`` as config.json, never raising."""
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = "the file is empty" if not text.strip() else f"invalid JSON: {exc.msg}"
-        return TextCheck(None, syntax_error=message, line=exc.lineno, column=exc.colno)
+        parsed = loads_strict(text)  # what microsandbox's parser rejects is rejected here too
+    except JsonError as exc:
+        message = "the file is empty" if not text.strip() else f"invalid JSON: {exc.reason}"
+        return TextCheck(None, syntax_error=message, line=exc.line, column=exc.column)
     issues = tuple(document_issues(parsed))
     errors = [issue for issue in issues if issue.severity == "error"]
     position = locate_key(text, errors[0].path) if errors else None

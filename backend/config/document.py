@@ -43,6 +43,7 @@ from backend.config.schema import (
 )
 from backend.config.text import render_preserving
 from backend.errors import InvalidConfigError
+from backend.jsonio import loads_strict
 
 Severity = Literal["error", "warning"]
 
@@ -183,7 +184,7 @@ class ConfigDocument:
         values are pretty JSON in the loaded file's indent (microsandbox's format for a new file)."""
         if self.base_text is not None:
             try:
-                return render_preserving(self.base_text, json.loads(self.base_text), self.data, self._indent)
+                return render_preserving(self.base_text, loads_strict(self.base_text), self.data, self._indent)
             except (ValueError, IndexError):
                 pass  # the loaded text was not valid JSON (a repaired file): write it afresh
         if self._indent == 2:

@@ -3,8 +3,10 @@ saving that keeps unknown keys and their order (the models are in :mod:`backend.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import stat
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from backend.config.model import LocalConfig
+from backend.config.text import render_preserving
 from backend.errors import ConfigConflictError, ConfigParseError, ConfigReadError, ConfigWriteError
 from backend.fileio import atomic_write_bytes
+from backend.jsonio import JsonError, loads_row, loads_strict
+from backend.safeopen import FileTooLargeError, SpecialFileError, read_regular
+
+#: More than any config.json microsandbox writes (a few KB); a bigger file is refused unread.
+CONFIG_MAX_BYTES = 4 * 1024 * 1024
 
 
 def dumps_config(document: dict[str, Any]) -> str:
@@ -29,17 +37,19 @@ def parse_config_text(text: str, path: Path) -> tuple[dict[str, Any], LocalConfi
     schema error.
     """
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        what = "the file is empty" if not text.strip() else f"invalid JSON: {exc.msg}"
+        document = loads_strict(text)
+    except JsonError as exc:
+        what = "the file is empty" if not text.strip() else f"invalid JSON: {exc.reason}"
+        where = f" at line {exc.line} column {exc.column}" if exc.line is not None else ""
         raise ConfigParseError(
-            f"failed to parse config `{path}`: {what} at line {exc.lineno} column {exc.colno}. "
+            f"failed to parse config `{path}`: {what}{where}. "
             "Fix the JSON (microsandbox itself would silently fall back to defaults).",
             path,
-            line=exc.lineno,
-            column=exc.colno,
+            line=exc.line,
+            column=exc.column,
             summary=f"{path.name} is empty: fix it" if not text.strip()
-            else f"{path.name} line {exc.lineno}: fix the JSON",
+            else f"{path.name} line {exc.line}: fix the JSON" if exc.line is not None
+            else f"{path.name}: fix the JSON",
         ) from None
     return document, validate_config_document(document, path)
 
@@ -89,15 +99,22 @@ def _fingerprint(data: bytes) -> str:
 def read_config_file(path: Path) -> ConfigFile:
     """Read and parse ``path`` without raising; the error, if any, is in the result."""
     try:
-        if not path.exists():
+        # Non-blocking, regular files only, capped: a FIFO or /dev/zero in its place cannot hang a read.
+        raw = read_regular(path, CONFIG_MAX_BYTES)
+    except (FileNotFoundError, NotADirectoryError):  # what Path.exists() calls missing
+        return ConfigFile(path, False, None, None, None, LocalConfig())
+    except OSError as exc:  # also a folder on the way that cannot be searched
+        if exc.errno == errno.ELOOP:
             return ConfigFile(path, False, None, None, None, LocalConfig())
-        raw = path.read_bytes()
-    except OSError as exc:  # also from exists(): a folder on the way that cannot be searched
+        special = isinstance(exc, (SpecialFileError, FileTooLargeError))
         error = ConfigReadError(
             f"failed to read config `{path}`: {exc.strerror or exc}. "
-            "Check that it is a readable file (permissions, not a folder).",
+            + ("Make it a readable file of JSON (microsandbox falls back to its defaults meanwhile)."
+               if special else "Check that it is a readable file (permissions, not a folder)."),
             path,
-            summary=f"cannot read {path.name}: check permissions",
+            summary=f"{path.name} is not a regular file: replace it" if isinstance(exc, SpecialFileError)
+            else f"{path.name} is too large: check it" if special
+            else f"cannot read {path.name}: check permissions",
         )
         return ConfigFile(path, True, None, None, None, LocalConfig(), error)
     fingerprint = _fingerprint(raw)
@@ -187,21 +204,55 @@ def save_persisted_config(config: LocalConfig, path: Path | None = None) -> Path
     target = path or config_path()
     existing: dict[str, Any] = {}
     current = read_config_file(target)
+    strict = False
     if current.text is not None:
         try:
-            parsed = json.loads(current.text)
-        except json.JSONDecodeError:
-            parsed = None
+            parsed, strict = loads_strict(current.text), True
+        except JsonError:
+            try:  # a file microsandbox rejects (a duplicate key, NaN): keep what it holds all the same
+                parsed = loads_row(current.text)
+            except JsonError:
+                parsed = None
         if isinstance(parsed, dict):
             existing = parsed
     document = merge_document(existing, config.to_document(), LocalConfig)
-    write_config_text(target, dumps_config(document))
+    if existing and strict and current.text is not None:
+        # Untouched values keep their text: ``1e400`` would come back from floats as ``Infinity`` (not
+        # JSON, so microsandbox would ignore the whole file) and ``1e-400`` as ``0.0``.
+        text = render_preserving(current.text, existing, document)
+    else:
+        text = dumps_config(document)
+    write_config_text(target, text)
+    return target
+
+
+def _write_target(path: Path) -> Path:
+    """The file a save replaces: ``path`` itself, or, when ``path`` is a symlink (a dotfiles setup), the
+    file it finally points to, so the link stays a link and its target gets the new content. A link
+    whose target is not a regular file (a folder, a device, a FIFO) or that loops is refused."""
+    if not path.is_symlink():
+        return path
+    try:
+        target = path.resolve(strict=False)
+    except (RuntimeError, OSError) as exc:
+        raise OSError(errno.ELOOP, "it is a symlink that loops, so there is no file to write", str(path)) from exc
+    if target.is_symlink():
+        raise OSError(errno.ELOOP, "it is a symlink that loops, so there is no file to write", str(path))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target  # a dangling link: the save creates the file it names
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, f"it is a symlink to `{target}`, which is not a regular file, so it "
+                      "is not replaced", str(path))
     return target
 
 
 def write_config_text(path: Path, text: str, *, expected_fingerprint: str | None = None,
                       backup: bool = False) -> ConfigFile:
     """Atomically replace ``path`` with ``text`` and return what is now on disk.
+
+    A symlinked ``path`` is written through: its final target is replaced atomically, the link stays.
 
     With ``expected_fingerprint``, refuse with :class:`ConfigConflictError` when the file changed
     since it was read (``""`` expects the file to be missing). With ``backup``, the previous file is
@@ -217,10 +268,12 @@ def write_config_text(path: Path, text: str, *, expected_fingerprint: str | None
                 current.text,
             )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if backup and path.exists():
-            atomic_write_bytes(path.with_name(path.name + ".bak"), path.read_bytes(), like=path)
-        atomic_write_bytes(path, text.encode("utf-8"), like=path if path.exists() else None)
+        target = _write_target(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if backup and target.exists():  # the backup sits beside ``path``, where undo looks for it
+            atomic_write_bytes(path.with_name(path.name + ".bak"), read_regular(target, CONFIG_MAX_BYTES),
+                               like=target)
+        atomic_write_bytes(target, text.encode("utf-8"), like=target if target.exists() else None)
     except OSError as exc:
         raise ConfigWriteError(
             f"could not write `{path}`: {exc.strerror or exc}. The previous file is unchanged.", path

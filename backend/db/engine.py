@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
+from backend.db.snapshot import WalSnapshots
 from backend.errors import DatabaseBusyError, DatabaseError
 
 T = TypeVar("T")
@@ -76,6 +77,7 @@ def read_only_options(path: Path) -> str:
     """Extra URI options so a read-only connection writes nothing to the catalog's files.
 
     No ``-wal``: no writer is active, so ``immutable=1`` reads without even creating ``-shm``. A
+    ``-wal`` without ``-shm`` is read from a private copy instead (see :mod:`backend.db.snapshot`). A
     ``-wal`` and ``-shm`` that no process holds (a copied or stopped home): the first connection would
     re-initialise the ``-shm`` index file, so ``readonly_shm=1`` makes SQLite build the index in
     private memory instead. A live writer: plain ``mode=ro``, sharing the index as SQLite must.
@@ -100,10 +102,16 @@ def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout
     ``read_only``: ``mode=ro`` connections that write nothing, not even the journal mode.
     """
     uri = sqlite_uri(path, {"write": "rwc", "read": "rw", "read_only": "ro"}[mode])
+    snapshots = WalSnapshots(path) if mode == "read_only" else None
 
     async def connect() -> Any:
         # Decided per connection (read-only ones are short-lived), so a writer appearing or going
         # away is noticed; a read-only session leaves every file byte-identical.
+        if snapshots is not None and snapshots.needed():
+            copy = await asyncio.to_thread(_snapshot_or_none, snapshots)
+            if copy is not None:
+                return await aiosqlite.connect(sqlite_uri(copy, "ro"), uri=True, timeout=busy_timeout,
+                                               isolation_level=None)
         options = read_only_options(path) if mode == "read_only" else ""
         connection = await aiosqlite.connect(uri + options, uri=True, timeout=busy_timeout, isolation_level=None)
         if options == "&readonly_shm=1":
@@ -125,7 +133,18 @@ def make_engine(path: Path, mode: EngineMode, *, pool_size: int, connect_timeout
     )
     engine = create_async_engine("sqlite+aiosqlite://", async_creator=connect, **pool)
     _install_listeners(engine.sync_engine, mode, busy_timeout)
+    if snapshots is not None:
+        event.listen(engine.sync_engine, "engine_disposed", lambda _engine: snapshots.discard())
     return engine
+
+
+def _snapshot_or_none(snapshots: WalSnapshots) -> Path | None:
+    """A private copy of a ``-wal`` catalog without ``-shm`` (see :mod:`backend.db.snapshot`); None when
+    it cannot be made (the catalog itself is then read, and SQLite reports what is wrong)."""
+    try:
+        return snapshots.current()
+    except OSError:
+        return None
 
 
 def _install_listeners(engine: Engine, mode: EngineMode, busy_timeout: float) -> None:

@@ -9,7 +9,6 @@ and looks at ``db/self-downgrade/``; anything unexpected rolls the write back.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,6 +17,8 @@ from typing import Any
 
 from backend.db.ledger import LEASE_SQL, read_ledger
 from backend.errors import ReadOnlyReason, WriteBlock
+from backend.jsonio import loads_row
+from backend.safeopen import read_regular
 from backend.timefmt import parse_ts
 
 Query = Callable[[str], Sequence[Sequence[Any]]]
@@ -93,19 +94,13 @@ def downgrade_block(db_dir: Path) -> ReadOnlyReason | None:
 
 def _journal_phase(journal: Path) -> str | None:
     try:
-        fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        data = read_regular(journal, JOURNAL_MAX_BYTES, follow=False)
+    except FileNotFoundError:
         return None
-    try:
-        data = os.read(fd, JOURNAL_MAX_BYTES + 1)
-    except OSError:
-        return "unreadable"
-    finally:
-        os.close(fd)
-    if len(data) > JOURNAL_MAX_BYTES:
+    except OSError:  # a symlink, FIFO, device, folder or an oversized file: not a journal we trust
         return "unreadable"
     try:
-        document = json.loads(data)
+        document = loads_row(data)
     except ValueError:
         return "unreadable"
     phase = document.get("phase") if isinstance(document, dict) else None

@@ -1,5 +1,10 @@
 """Sandbox log files (``sandboxes/<name>/logs/``, reference section 1.3) read without loading them.
 
+The logs folder is reached from the home with every folder below it opened ``O_NOFOLLOW``
+(:func:`backend.safeopen.open_dir_below`): ``sandboxes/<n> -> /`` or ``logs -> /etc`` is refused, never
+listed. Files are opened ``O_NONBLOCK | O_NOFOLLOW`` relative to that folder and must be regular files,
+so a FIFO swapped in for a followed log cannot block.
+
 Logs can be many GB, and one "line" can be GB long. ``tail`` reads backwards in blocks from the end
 and stops at a scan budget; ``read_from`` reads forwards from a byte offset for follow. Lines longer
 than the cap are cut; bytes that are not UTF-8 are replaced. All file work runs in a worker thread.
@@ -8,6 +13,7 @@ than the cap are cut; bytes that are not UTF-8 are replaced. All file work runs 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import stat
@@ -15,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from backend.errors import InvalidQueryError, LogFileNotFoundError, LogReadError
+from backend.safeopen import SpecialFileError, open_dir_below, open_regular
 from backend.sandboxes.models import LogChunk, LogFileInfo, LogKind
 
 BLOCK = 64 * 1024
@@ -38,34 +45,50 @@ def _kind(name: str) -> tuple[LogKind, int]:
     return _KINDS.get(name, "other"), 0
 
 
-def _list(logs_dir: Path) -> list[LogFileInfo]:
+def _open_logs_dir(anchor: Path, logs_dir: Path) -> int | None:
+    """The logs folder's descriptor, reached without following symlinks; None when it does not exist."""
     try:
-        entries = list(os.scandir(logs_dir))
+        return open_dir_below(anchor, logs_dir)
     except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise LogReadError(
+                f"`{logs_dir}` is not a real folder (it, or a folder above it, is a symlink or a file); "
+                "logs are only read from the sandbox's own folder, so it is not opened") from exc
+        raise LogReadError(f"cannot open `{logs_dir}`: {exc.strerror or exc}") from exc
+
+
+def _list(anchor: Path, logs_dir: Path) -> list[LogFileInfo]:
+    folder = _open_logs_dir(anchor, logs_dir)
+    if folder is None:
         return []
-    except NotADirectoryError as exc:
-        raise LogReadError(f"`{logs_dir}` is not a folder") from exc
+    out: list[LogFileInfo] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(info.st_mode) or entry.name.endswith(".tmp"):
+                    continue
+                kind, rotation = _kind(entry.name)
+                modified = datetime.fromtimestamp(info.st_mtime, UTC)
+                out.append(LogFileInfo(entry.name, kind, info.st_size, modified, rotation))
     except OSError as exc:
         raise LogReadError(f"cannot list `{logs_dir}`: {exc.strerror or exc}") from exc
-    out: list[LogFileInfo] = []
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if not stat.S_ISREG(info.st_mode) or entry.name.endswith(".tmp"):
-            continue
-        kind, rotation = _kind(entry.name)
-        modified = datetime.fromtimestamp(info.st_mtime, UTC)
-        out.append(LogFileInfo(entry.name, kind, info.st_size, modified, rotation))
+    finally:
+        os.close(folder)
     rank = {name: i for i, name in enumerate(_KNOWN_ORDER)}
     out.sort(key=lambda f: (rank.get(f.name, len(rank)), f.name))
     return out
 
 
-async def list_log_files(logs_dir: Path) -> list[LogFileInfo]:
-    """Regular files in ``logs_dir``, known ones first; [] when the folder does not exist."""
-    return await asyncio.to_thread(_list, logs_dir)
+async def list_log_files(anchor: Path, logs_dir: Path) -> list[LogFileInfo]:
+    """Regular files in ``logs_dir`` (reached from ``anchor`` without following symlinks), known ones
+    first; [] when the folder does not exist."""
+    return await asyncio.to_thread(_list, anchor, logs_dir)
 
 
 def _check_file(file: object) -> str:
@@ -76,25 +99,23 @@ def _check_file(file: object) -> str:
     return file
 
 
-def _open(logs_dir: Path, sandbox: str, file: str) -> int:
+def _open(anchor: Path, logs_dir: Path, sandbox: str, file: str) -> int:
     path = logs_dir / file
+    folder = _open_logs_dir(anchor, logs_dir)
+    if folder is None:
+        raise LogFileNotFoundError(sandbox, file, path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        return open_regular(file, dir_fd=folder, follow=False)
     except FileNotFoundError as exc:
         raise LogFileNotFoundError(sandbox, file, path) from exc
+    except SpecialFileError as exc:
+        raise LogReadError(f"`{path}` is not a regular file ({exc.kind}), so it is not read") from exc
     except OSError as exc:
-        if exc.errno == getattr(os, "ELOOP", -1):
+        if exc.errno == errno.ELOOP:
             raise LogReadError(f"`{path}` is a symbolic link; only regular log files are read") from exc
         raise LogReadError(f"cannot open `{path}`: {exc.strerror or exc}") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError as exc:
-        os.close(fd)
-        raise LogReadError(f"cannot read `{path}`: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise LogReadError(f"`{path}` is not a regular file")
-    return fd
+    finally:
+        os.close(folder)
 
 
 def _decode(line: bytes, cap: int, length: int | None = None) -> tuple[str, bool]:
@@ -166,8 +187,8 @@ def _tail(fd: int, lines: int, cap: int, budget: int) -> LogChunk:
                     truncated_lines=truncated, skipped_bytes=skipped)
 
 
-def _tail_file(logs_dir: Path, sandbox: str, file: str, lines: int) -> LogChunk:
-    fd = _open(logs_dir, sandbox, file)
+def _tail_file(anchor: Path, logs_dir: Path, sandbox: str, file: str, lines: int) -> LogChunk:
+    fd = _open(anchor, logs_dir, sandbox, file)
     try:
         return _tail(fd, lines, LINE_CAP, TAIL_SCAN_BUDGET)
     except OSError as exc:
@@ -176,12 +197,12 @@ def _tail_file(logs_dir: Path, sandbox: str, file: str, lines: int) -> LogChunk:
         os.close(fd)
 
 
-async def tail_file(logs_dir: Path, sandbox: str, file: str, lines: int) -> LogChunk:
+async def tail_file(anchor: Path, logs_dir: Path, sandbox: str, file: str, lines: int) -> LogChunk:
     """The last ``lines`` lines of ``logs_dir/file`` (see :meth:`Sandboxes.tail`)."""
     file = _check_file(file)
     if not isinstance(lines, int) or isinstance(lines, bool) or not 1 <= lines <= MAX_TAIL_LINES:
         raise InvalidQueryError(f"lines must be a whole number from 1 to {MAX_TAIL_LINES}, got {lines!r}")
-    return await asyncio.to_thread(_tail_file, logs_dir, sandbox, file, lines)
+    return await asyncio.to_thread(_tail_file, anchor, logs_dir, sandbox, file, lines)
 
 
 def _read_from(fd: int, offset: int, max_bytes: int, cap: int) -> LogChunk:
@@ -217,8 +238,9 @@ def _read_from(fd: int, offset: int, max_bytes: int, cap: int) -> LogChunk:
                     truncated_lines=truncated, eof=read_end >= size)
 
 
-def _read_file_from(logs_dir: Path, sandbox: str, file: str, offset: int, max_bytes: int) -> LogChunk:
-    fd = _open(logs_dir, sandbox, file)
+def _read_file_from(anchor: Path, logs_dir: Path, sandbox: str, file: str, offset: int,
+                    max_bytes: int) -> LogChunk:
+    fd = _open(anchor, logs_dir, sandbox, file)
     try:
         return _read_from(fd, offset, max_bytes, LINE_CAP)
     except OSError as exc:
@@ -227,11 +249,12 @@ def _read_file_from(logs_dir: Path, sandbox: str, file: str, offset: int, max_by
         os.close(fd)
 
 
-async def read_file_from(logs_dir: Path, sandbox: str, file: str, offset: int, max_bytes: int) -> LogChunk:
+async def read_file_from(anchor: Path, logs_dir: Path, sandbox: str, file: str, offset: int,
+                         max_bytes: int) -> LogChunk:
     """Complete lines after ``offset`` (see :meth:`Sandboxes.read_from`)."""
     file = _check_file(file)
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise InvalidQueryError(f"offset must be a byte position of 0 or more, got {offset!r}")
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or not 1 <= max_bytes <= MAX_READ:
         raise InvalidQueryError(f"max_bytes must be a whole number from 1 to {MAX_READ}, got {max_bytes!r}")
-    return await asyncio.to_thread(_read_file_from, logs_dir, sandbox, file, offset, max_bytes)
+    return await asyncio.to_thread(_read_file_from, anchor, logs_dir, sandbox, file, offset, max_bytes)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from backend.jsonio import JsonError, loads_row
 from backend.paths import owned_volume_id
 from backend.sandboxes.models import MountInfo, PortInfo
 
@@ -86,8 +87,8 @@ def parse_config(text: object) -> ParsedConfig:
         problems.append(f"config is {_kind(text)}, expected JSON text")
         return parsed
     try:
-        document = json.loads(text)
-    except ValueError as exc:
+        document = loads_row(text)
+    except JsonError as exc:
         problems.append(f"config is not valid JSON ({exc}); microsandbox cannot read this row")
         return parsed
     if not isinstance(document, dict):

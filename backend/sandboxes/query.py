@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.errors import InvalidQueryError, SandboxNotFoundError
 from backend.locks import LockTable, SandboxLockFiles, lock_held
+from backend.paths import is_path_component
 from backend.profiles.base import StatusRules
 from backend.sandboxes.models import (
     ACTIVE_STATUSES,
@@ -228,7 +229,7 @@ async def get_detail(backend: HomeContext, name: str) -> SandboxDetail:
         ports=row.ports,
         mounts=row.mounts,
         sandbox_dir=str(sandbox_dir),
-        sandbox_dir_exists=_is_dir(sandbox_dir) if "/" not in row.name and row.name not in (".", "..") else False,
+        sandbox_dir_exists=_is_dir(sandbox_dir) if is_path_component(row.name) else False,
         security_profile=_text(config.get("security_profile")) if config else None,
         workdir=_text(runtime.get("workdir")),
         shell=_text(runtime.get("shell")),

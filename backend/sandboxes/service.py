@@ -113,11 +113,17 @@ class Sandboxes:
 
     # -- logs -----------------------------------------------------------------------------------------
 
+    def _log_anchor(self) -> Path:
+        """Where log paths start being opened without following symlinks: the home when the sandboxes
+        folder is inside it (``sandboxes -> elsewhere`` is refused too), else the sandboxes folder."""
+        home, sandboxes = self._backend.home(), self._backend.sandboxes_dir()
+        return home if sandboxes.is_relative_to(home) else sandboxes
+
     async def log_files(self, name: str) -> builtins.list[LogFileInfo]:
         """Files in ``sandboxes/<name>/logs/``: ``exec.log`` and its rotations ``.1``..``.4``,
         ``runtime.log``, ``kernel.log``, ``boot-error.json`` (and any other regular file), in that order.
         An absent folder gives an empty list (ephemeral sandboxes lose their logs when they stop)."""
-        return await list_log_files(self.sandbox_dir(name) / "logs")
+        return await list_log_files(self._log_anchor(), self.sandbox_dir(name) / "logs")
 
     async def tail(self, name: str, file: str, lines: int = 200) -> LogChunk:
         """The last ``lines`` lines of a log file, read backwards in blocks from the end (never the whole
@@ -127,7 +133,7 @@ class Sandboxes:
         Raises :class:`LogFileNotFoundError`, :class:`LogReadError`, or :class:`InvalidQueryError` for a
         file name that is not a plain name in the logs folder or ``lines`` outside 1..100000.
         """
-        return await tail_file(self.sandbox_dir(name) / "logs", name, file, lines)
+        return await tail_file(self._log_anchor(), self.sandbox_dir(name) / "logs", name, file, lines)
 
     async def read_from(self, name: str, file: str, offset: int, max_bytes: int = 1 << 20) -> LogChunk:
         """Lines appended after byte ``offset`` (for follow), at most ``max_bytes`` read (1..16 MiB).
@@ -137,4 +143,4 @@ class Sandboxes:
         the whole read is shown cut and skipped past. A file that shrank below ``offset`` (rotated or
         truncated) is read again from 0 with ``reset=True``.
         """
-        return await read_file_from(self.sandbox_dir(name) / "logs", name, file, offset, max_bytes)
+        return await read_file_from(self._log_anchor(), self.sandbox_dir(name) / "logs", name, file, offset, max_bytes)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.errors import InvalidCursorError
+from backend.jsonio import loads_row
 from backend.sandboxes.models import SandboxQuery, SandboxSort
 
 SORT_EXPRESSIONS: dict[SandboxSort, str] = {
@@ -59,7 +60,7 @@ def decode_cursor(text: object, query: SandboxQuery) -> Cursor:
         raise InvalidCursorError("page cursor must be the text returned with a previous page")
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        version, sort, descending, key, row_id = json.loads(raw)
+        version, sort, descending, key, row_id = loads_row(raw)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidCursorError(
             "page cursor is not one this program made; start again from the first page"

@@ -113,6 +113,7 @@ class VolumeInfo(NamedTuple):
     ``used_bytes`` is the row's ``size_bytes`` (always 0 in practice: nothing writes it); use
     ``Volumes.usage`` for real figures. ``kind`` is ``disk`` only for the exact text ``disk``.
     ``quota_mib`` is the stored value with negatives read as 0, as microsandbox reads it.
+    ``problem`` flags a row whose name cannot be a folder name: such a row is listed, never opened.
     Immutable; a NamedTuple rather than a frozen dataclass because it is built five times faster,
     which matters for lists of thousands of volumes.
     """
@@ -128,6 +129,8 @@ class VolumeInfo(NamedTuple):
     created_at: datetime | None
     updated_at: datetime | None
     volumes_dir: Path
+    #: Why the row's folder is not opened (a name like ``..`` that cannot be a folder name), or None.
+    problem: str | None = None
 
     @property
     def path(self) -> Path:

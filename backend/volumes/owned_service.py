@@ -48,7 +48,7 @@ class OwnedVolumesMixin:
     async def owned_root(self, volume: OwnedVolume) -> VolumeRoot:
         """The path-safe, read-only root of a directory owned volume's files."""
         path = await asyncio.to_thread(require_dir, volume)
-        return VolumeRoot(path, volume=volume.label, guard=refuse_owned_write)
+        return VolumeRoot(path, volume=volume.label, guard=refuse_owned_write, anchor=self._backend.sandboxes_dir())
 
     async def owned_usage(self, volume: OwnedVolume, *, progress: ProgressFn | None = None,
                           cancel: threading.Event | None = None, tree: bool = True,
@@ -59,7 +59,8 @@ class OwnedVolumesMixin:
         def work() -> Usage:
             if volume.disk_path is not None:
                 return image_usage(volume.label, volume.disk_path)
-            with VolumeRoot(require_dir(volume), volume=volume.label).open_dir_fd() as fd:
+            root = VolumeRoot(require_dir(volume), volume=volume.label, anchor=self._backend.sandboxes_dir())
+            with root.open_dir_fd() as fd:
                 return scan_usage(fd, progress=progress, cancel=event, tree=tree, interval_s=interval_s)
 
         try:

@@ -35,6 +35,7 @@ from backend.db import tables
 from backend.db.engine import READ_MMAP_SIZE
 from backend.db.inflight import finishes
 from backend.fileio import FolderRemoval
+from backend.jsonio import loads_row
 from backend.errors import (
     FsUnsupportedError,
     VolumeAlreadyExistsError,
@@ -42,7 +43,7 @@ from backend.errors import (
     VolumeNotFoundError,
     VolumeRemoveError,
 )
-from backend.paths import is_path_component
+from backend.paths import is_path_component, name_problem, safe_child
 from backend.timefmt import now_text, parse_ts
 from backend.volumes import disk_image
 from backend.volumes.disk_image import DiskEntry, Ext4Usage
@@ -104,7 +105,7 @@ def _parse_labels(text: str, name: str) -> tuple[tuple[str, str], ...]:
 def _labels_from_json(text: str) -> tuple[tuple[str, str], ...] | None:
     """Parsed label pairs (cached: many volumes share the same labels), None when unreadable."""
     try:
-        value = json.loads(text)
+        value = loads_row(text)
         if isinstance(value, dict):
             value = list(value.items())
         return tuple((str(k), str(v)) for k, v in value)
@@ -143,7 +144,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
                 None if quota is None else (max(0, quota)),
                 size or 0, capacity, fmt, fstype,
                 _parse_labels(labels, name) if labels else (),
-                _time(created), _time(updated), volumes_dir,
+                _time(created), _time(updated), volumes_dir, name_problem(name),
             ))
         return out
 
@@ -283,12 +284,18 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
     async def open_root(self, name: str) -> VolumeRoot:
         """The path-safe root of the directory volume ``name``: the row must exist and be ``dir``."""
         info = await self.get(name)
+        self._check_safe(info)
         if info.kind == "disk":
             raise FsUnsupportedError(
                 f"volume `{name}` is a disk volume: its files live inside `{info.disk_path}`, which host file "
                 "operations do not open; use the disk image helpers to read it"
             )
         return VolumeRoot(info.path, volume=name, guard=self._backend.ensure_writable)
+
+    @staticmethod
+    def _check_safe(info: VolumeInfo) -> None:
+        """Refuse a row whose name would make its folder path leave ``volumes/``."""
+        safe_child(info.volumes_dir, info.name, "volume")
 
     async def usage(
         self, name: str, *, progress: ProgressFn | None = None, cancel: threading.Event | None = None,
@@ -300,6 +307,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
         partial figures come back with ``complete=False``. Nothing is written to the row.
         """
         info = await self.get(name)
+        self._check_safe(info)
         event = cancel if cancel is not None else threading.Event()
 
         def work() -> Usage:
@@ -331,6 +339,7 @@ class Volumes(VolumeFilesMixin, OwnedVolumesMixin):
 
     async def _disk_image(self, name: str) -> Path:
         info = await self.get(name)
+        self._check_safe(info)
         if info.disk_path is None:
             raise FsUnsupportedError(
                 f"volume `{name}` is a directory volume, not a disk volume; use the fs_* operations"

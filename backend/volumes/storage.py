@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
 import os
 import secrets
@@ -18,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from backend.jsonio import JsonError, loads_row
 from backend.volumes.disk_image import create_image
 from backend.errors import (
     InvalidConfigError,
@@ -108,8 +108,8 @@ def refuse_if_mounted(conn: sqlite3.Connection, name: str) -> None:
     ).fetchall()
     for sandbox, status, config in rows:
         try:
-            document = json.loads(config)
-        except (TypeError, ValueError, RecursionError):
+            document = loads_row(config) if isinstance(config, (str, bytes)) else None
+        except JsonError:
             document = None
         if not isinstance(document, dict):
             raise VolumeInUseError(

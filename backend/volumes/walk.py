@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from backend.errors import FsError, FsIsADirectoryError, VolumeFolderMissingError
+from backend.safeopen import open_dir_below
 from backend.volumes.fdio import DIR_FLAGS, open_regular
 from backend.volumes.models import FsMetadata, kind_of, seconds_utc
 from backend.volumes.paths import Parts, join, os_error, show, split_path
@@ -40,15 +41,21 @@ class VolumeWalker:
     """A volume folder and the descriptor-relative walking every :class:`VolumeRoot` operation uses."""
 
     def __init__(self, folder: Path, *, volume: str | None = None,
-                 guard: Callable[[str], None] | None = None) -> None:
+                 guard: Callable[[str], None] | None = None, anchor: Path | None = None) -> None:
         self.folder = Path(folder)
         self.volume = volume if volume is not None else self.folder.name
         self._guard = guard
+        #: With an anchor, every folder from it down to ``folder`` is opened ``O_NOFOLLOW`` (an owned
+        #: volume under ``sandboxes/<n>/owned-volumes/`` that a guest could swap for a symlink).
+        self.anchor = anchor
 
     @contextmanager
     def _root(self) -> Iterator[int]:
         try:
-            fd = os.open(self.folder, DIR_FLAGS)
+            if self.anchor is None:
+                fd = os.open(self.folder, DIR_FLAGS)
+            else:
+                fd = open_dir_below(self.anchor, self.folder)
         except OSError as exc:
             raise self._root_error(exc) from exc
         try:
@@ -62,7 +69,10 @@ class VolumeWalker:
             is_link = folder.is_symlink()
         except OSError:
             is_link = False
-        if isinstance(exc, FileNotFoundError) and not is_link:
+        if self.anchor is not None and exc.errno in (errno.ELOOP, errno.ENOTDIR) and not is_link:
+            why = (f"cannot be reached: a folder between `{self.anchor}` and it is a symlink or a file, "
+                   "which is never followed")
+        elif isinstance(exc, FileNotFoundError) and not is_link:
             why = "does not exist; recreate it, or remove the volume"
         elif is_link or exc.errno == errno.ELOOP:  # the volume folder itself was replaced by a symlink
             why = "is a symlink, not a folder; volume folders are never followed through symlinks"

@@ -8,7 +8,6 @@ read is listed in ``unreadable_sandboxes`` and otherwise skipped: one bad row ne
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from backend.errors import InvalidConfigError
+from backend.jsonio import loads_row
 from backend.volumes.models import VolumeInfo, validate_volume_name
 
 
@@ -150,7 +150,7 @@ def build(
     unknown: list[tuple[str, MountRef]] = []
     for sandbox, status, mount_text in mounts:
         try:
-            found = mount_ref(sandbox, status, json.loads(mount_text), volumes_dir)
+            found = mount_ref(sandbox, status, loads_row(mount_text), volumes_dir)
         except ValueError:
             continue
         if found is None:
@@ -163,6 +163,9 @@ def build(
             target.append(ref)
     refs = []
     for row in rows:
+        if row.problem is not None:  # a name like ``..``: its "folder" is somewhere else, never looked at
+            refs.append(VolumeCrossRef(row.name, tuple(by_volume[row.name]), False, False))
+            continue
         folder_missing = not row.path.is_dir() or row.path.is_symlink()
         image_missing = (row.kind == "disk" and not folder_missing and row.disk_path is not None
                          and not row.disk_path.is_file())

@@ -8,7 +8,6 @@ their results come back as messages.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -31,6 +30,7 @@ from backend.config.changes import (
 from backend.config.document import MISSING, ConfigDocument, Issue, KeyPath, spec_for
 from backend.config.file import ConfigFile
 from backend.errors import BackendError, ConfigConflictError
+from backend.jsonio import JsonError, loads_row
 from tui.first_frame import first_data_shown
 from tui.guard import mutating
 from tui.header_state import BackendState
@@ -143,8 +143,8 @@ class ConfigEditorScreen(ModeScreen):
         parsed: Any = file.document
         if file.error is not None and file.text is not None:
             try:
-                parsed = json.loads(file.text)
-            except json.JSONDecodeError:
+                parsed = loads_row(file.text)  # bounded: a file too deep to load is no crash here
+            except JsonError:
                 parsed = None
         if file.error is not None and file.text is None:
             await self._show_body("error", Static(file.error.message, id="cfg-error", markup=False))

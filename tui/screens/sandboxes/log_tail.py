@@ -8,7 +8,6 @@ replaced on every read, and moves into the log once a read returns it complete.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -20,6 +19,7 @@ from textual.message import Message
 from textual.widgets import RichLog, Select, Static
 
 from backend.errors import BackendError
+from backend.jsonio import JsonError, loads_row
 from backend.sandboxes.models import LogChunk, LogFileInfo
 from tui.format import visible
 from tui.services import ServicesApp
@@ -34,8 +34,8 @@ def format_log_line(file: str, line: str) -> Text:
     """One display line: ``exec.log`` JSON entries as ``HH:MM:SS.mmm source text``, others as is."""
     if file.startswith("exec.log") and line.startswith("{"):
         try:
-            entry: Any = json.loads(line)
-        except ValueError:
+            entry: Any = loads_row(line)
+        except JsonError:
             entry = None
         if isinstance(entry, dict) and isinstance(entry.get("d"), str):
             moment = str(entry.get("t", ""))

@@ -47,6 +47,8 @@ def usage_text(row: VolumeRow, state: UsageState | None, fs_total: int | None) -
     text = Text()
     if "missing" in row.flags:
         return Text("nothing to scan: its storage is missing", style="dim")
+    if "unsafe" in row.flags:
+        return Text("not scanned: the name is not a safe folder name", style="dim")
     if state is None:
         return Text("not scanned yet", style="dim")
     if state.scanning and state.progress is not None:
@@ -96,6 +98,8 @@ def flag_lines(row: VolumeRow, home: Path | None) -> list[Text]:
     ref = row.ref
     if row.orphan is not None:
         lines.append(Text("? no catalog row: microsandbox does not know this folder"))
+    if row.info is not None and row.info.problem is not None:
+        lines.append(Text(f"✖ {row.info.problem}"))
     if ref is not None and ref.folder_missing and row.info is not None:
         lines.append(Text(f"✖ its folder {shown_path(row.info.path, home)} is missing"))
     elif ref is not None and ref.image_missing and row.info is not None and row.info.disk_path is not None:

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from backend.jsonio import JsonError, loads_row
 from backend.volumes.models import FilePreview
 from tui.format import byte_size, visible
 from tui.screens.volumes.names import display_name
@@ -138,8 +139,8 @@ def text_or_hex(name: str, preview: FilePreview, *, width: int = 80) -> PreviewC
     head_text = _decode_head(preview.head) if preview.truncated else preview.head.decode("utf-8", "replace")
     if not preview.truncated and (lexer == "json" or name.lower().endswith(".json")):
         try:
-            document = json.loads(head_text)
-        except ValueError:
+            document = loads_row(head_text)
+        except JsonError:
             pass
         else:
             pretty, dropped = _clip_lines(json.dumps(document, indent=2, ensure_ascii=False), JSON_MAX_LINES)

@@ -252,6 +252,9 @@ class VolumeBrowserScreen(ModeScreen):
         row = self.selected()
         if row is None:
             return
+        if row.info is not None and row.info.problem is not None:
+            self.notify(f"Volume {row.name!r}: {row.info.problem}.", severity="warning", markup=False)
+            return
         if not row.browsable:
             self.notify(f"Volume {row.name}: its folder or image is missing, so there is nothing to browse.",
                         severity="warning", markup=False)

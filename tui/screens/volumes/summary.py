@@ -36,6 +36,7 @@ def summary_text(rows: Sequence[VolumeRow], usages: Mapping[str, UsageState], re
         ("orphan", "?", "folder without a row", "folders without a row"),
         ("missing", "✖", "missing", "missing"),
         ("writer", "!", "written by a running sandbox", "written by running sandboxes"),
+        ("unsafe", "✖", "unsafe name", "unsafe names"),
     )
     for flag, symbol, one, many in counts:
         n = sum(1 for r in rows if flag in r.flags)

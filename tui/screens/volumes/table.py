@@ -62,8 +62,11 @@ class VolumeRow(NamedTuple):
 
     @property
     def flags(self) -> tuple[str, ...]:
-        """``missing`` (folder or image gone), ``orphan`` (no row), ``writer`` (a running sandbox writes)."""
+        """``missing`` (folder or image gone), ``orphan`` (no row), ``writer`` (a running sandbox writes),
+        ``unsafe`` (a row whose name cannot be a folder name: never opened)."""
         flags: list[str] = []
+        if self.info is not None and self.info.problem is not None:
+            flags.append("unsafe")
         if self.orphan is not None:
             flags.append("orphan")
         if self.ref is not None and (self.ref.folder_missing or self.ref.image_missing):
@@ -75,7 +78,7 @@ class VolumeRow(NamedTuple):
     @property
     def browsable(self) -> bool:
         """A folder exists to look into (disk volumes are browsed inside their image)."""
-        return "missing" not in self.flags
+        return "missing" not in self.flags and "unsafe" not in self.flags
 
 
 def build_rows(infos: Sequence[VolumeInfo], refs: Any) -> list[VolumeRow]:
@@ -254,7 +257,7 @@ VOLUME_COLUMNS: tuple[Column, ...] = (
     Column("flags", "FLAG", width=6, sort_key="flags"),
 )
 
-FLAG_SYMBOLS = {"missing": "✖", "orphan": "?", "writer": "!"}
+FLAG_SYMBOLS = {"missing": "✖", "orphan": "?", "writer": "!", "unsafe": "✖"}
 
 
 def volume_key(row: VolumeRow) -> str:
@@ -305,6 +308,8 @@ class VolumeTable(VirtualTable[VolumeRow]):
         """The bar and the size (``~`` marks a partial figure, ``⟳`` a scan in progress)."""
         if "missing" in row.flags:
             return Text("✖ missing", style=self._style("flag"))
+        if "unsafe" in row.flags:
+            return Text("✖ unsafe name", style=self._style("flag"))
         state = self.usages.get(row.name)
         used = used_bytes(state)
         if state is not None and state.error and used is None:
